@@ -1,0 +1,223 @@
+"""MiniTwit settings: one module, every knob from the environment.
+
+Each variable is documented in the table in README.md ("Configuration"). Development
+needs no configuration at all; production (MINITWIT_ENV=production) refuses to start
+without a real SECRET_KEY.
+"""
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+
+def envstr(name: str, default: str = "") -> str:
+    """Return NAME from the environment, or the contents of the file NAME_FILE names.
+
+    The *_FILE form is how Docker secrets arrive (/run/secrets/...).
+    """
+    file_path = os.environ.get(f"{name}_FILE")
+    if file_path:
+        try:
+            return Path(file_path).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE={file_path} cannot be read: {exc}") from exc
+    return os.environ.get(name, default)
+
+
+def envbool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise ImproperlyConfigured(f"{name}={value!r} is not a boolean (use true or false)")
+
+
+def envint(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from exc
+
+
+def envlist(name: str, default: str = "") -> list[str]:
+    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+MINITWIT_ENV = os.environ.get("MINITWIT_ENV", "development")
+if MINITWIT_ENV not in {"development", "production"}:
+    raise ImproperlyConfigured("MINITWIT_ENV must be 'development' or 'production'")
+PRODUCTION = MINITWIT_ENV == "production"
+
+# Local state for development (SQLite file, generated secret key); never used in production.
+DATA_DIR = Path(os.environ.get("MINITWIT_DATA_DIR", BASE_DIR / "data"))
+
+
+def _development_secret_key() -> str:
+    """A key generated once into the data folder, so `make run` needs no configuration."""
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+SECRET_KEY = envstr("SECRET_KEY")
+if not SECRET_KEY:
+    if PRODUCTION:
+        raise ImproperlyConfigured(
+            "MINITWIT_ENV=production needs SECRET_KEY (or SECRET_KEY_FILE); refusing to start."
+        )
+    SECRET_KEY = _development_secret_key()
+elif PRODUCTION and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure")):
+    raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 32+ random characters.")
+
+DEBUG = envbool("DEBUG", default=not PRODUCTION)
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when MINITWIT_ENV=production.")
+
+ALLOWED_HOSTS = envlist("ALLOWED_HOSTS", "" if PRODUCTION else "localhost,127.0.0.1,[::1]")
+if PRODUCTION and not ALLOWED_HOSTS:
+    raise ImproperlyConfigured("MINITWIT_ENV=production needs ALLOWED_HOSTS.")
+CSRF_TRUSTED_ORIGINS = envlist("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "timeline",
+    "simapi",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "minitwit_project.urls"
+WSGI_APPLICATION = "minitwit_project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# Database: DATABASE_URL wins; otherwise an SQLite file in the data folder.
+DATABASE_URL = envstr("DATABASE_URL") or f"sqlite:///{DATA_DIR / 'minitwit.sqlite3'}"
+if DATABASE_URL.startswith("sqlite:") and not PRODUCTION:
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL,
+        # Persistent connections: one per gunicorn worker thread, reused across requests.
+        # See docs/operations.md for how replicas x workers stay under max_connections.
+        conn_max_age=envint("DB_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+_db_password = envstr("DATABASE_PASSWORD")
+if _db_password:
+    # Lets the URL stay free of secrets while the password arrives as a Docker secret.
+    DATABASES["default"]["PASSWORD"] = _db_password
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web UI and the simulator write concurrently; without a busy timeout SQLite
+    # answers "database is locked" at once instead of waiting for the other writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_USER_MODEL = "timeline.User"
+LOGIN_URL = "timeline:login"
+LOGIN_REDIRECT_URL = "timeline:timeline"
+
+# Argon2id at OWASP's minimum parameters (see timeline/hashers.py); the legacy Werkzeug
+# hasher only verifies imported hashes, which are upgraded on the next successful login.
+PASSWORD_HASHERS = [
+    "timeline.hashers.MiniTwitArgon2Hasher",
+    "timeline.hashers.WerkzeugPBKDF2Hasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+# MiniTwit's original sign-up form has no password rules beyond "not empty", and the course
+# simulator registers passwords such as "6cl_[\\"; the validators stay off to keep that contract.
+AUTH_PASSWORD_VALIDATORS: list[dict] = []
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        # The manifest (hashed names, far-future caching) needs collectstatic, which the
+        # Dockerfile and `make run` do; tests and `manage.py` in development do without.
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if envbool("STATIC_MANIFEST", PRODUCTION)
+        else "whitenoise.storage.CompressedStaticFilesStorage",
+    },
+}
+
+# In development whitenoise serves straight from static/, so an edited stylesheet shows
+# without collectstatic.
+WHITENOISE_USE_FINDERS = DEBUG
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = envbool("SECURE_COOKIES", PRODUCTION)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+# Behind the stack's reverse proxy, which terminates TLS and sets X-Forwarded-Proto.
+if envbool("BEHIND_TLS_PROXY", PRODUCTION):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+CSRF_FAILURE_VIEW = "timeline.errors.csrf_failure"
+
+# The admin's URL prefix; moving it off /admin/ keeps drive-by scanners away.
+ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
+
+# Simulator API ---------------------------------------------------------------------------
+# The course simulator sends exactly these credentials; override them for a private deployment.
+SIMULATOR_USERNAME = envstr("SIMULATOR_USERNAME", "simulator")
+SIMULATOR_PASSWORD = envstr("SIMULATOR_PASSWORD", "super_safe!")
+
+# MiniTwit domain limits ------------------------------------------------------------------
+MESSAGES_PER_PAGE = 30
