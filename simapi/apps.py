@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SimapiConfig(AppConfig):
+    name = "simapi"
+    verbose_name = "Simulator API"

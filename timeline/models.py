@@ -1,0 +1,186 @@
+"""MiniTwit's domain: users, messages, who follows whom, and the simulator's `latest`.
+
+Both apps (the HTML pages in `timeline` and the simulator API in `simapi`) use these
+models; reads live in `timeline/selectors.py`, writes in `timeline/services.py`.
+"""
+
+import unicodedata
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+USERNAME_MAX_LENGTH = 150
+MESSAGE_MAX_LENGTH = 1000
+
+# First path segments the site itself uses: a user with one of these names would have a
+# profile page nobody can reach.
+RESERVED_USERNAMES = frozenset(
+    {
+        "add_message",
+        "admin",
+        "api",
+        "fllws",
+        "health",
+        "latest",
+        "login",
+        "logout",
+        "metrics",
+        "msgs",
+        "public",
+        "ready",
+        "register",
+        "static",
+    }
+)
+
+
+def validate_username(value: str) -> None:
+    """Usernames are free text (the simulator sends "Roger Histand", "Ærø"), with limits.
+
+    A name must not be blank, start or end with whitespace, contain "/" (it is a path
+    segment of the profile URL) or control/format characters (NUL breaks PostgreSQL, the
+    others are invisible), or be one of the site's own path names.
+    """
+    if not value or not value.strip():
+        raise ValidationError("You have to enter a username", code="required")
+    if len(value) > USERNAME_MAX_LENGTH:
+        raise ValidationError(
+            f"The username can be at most {USERNAME_MAX_LENGTH} characters long", code="max_length"
+        )
+    if value != value.strip():
+        raise ValidationError("The username cannot start or end with a space", code="invalid")
+    if "/" in value or any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in value):
+        raise ValidationError(
+            "The username cannot contain '/' or control characters", code="invalid"
+        )
+    if value.lower() in RESERVED_USERNAMES:
+        raise ValidationError("The username is already taken", code="reserved")
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def _create(self, username, email, password, **extra):
+        validate_username(username)
+        user = self.model(username=username, email=self.normalize_email(email or ""), **extra)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_user(self, username, email="", password=None, **extra):
+        extra.setdefault("is_staff", False)
+        extra.setdefault("is_superuser", False)
+        return self._create(username, email, password, **extra)
+
+    def create_superuser(self, username, email="", password=None, **extra):
+        extra["is_staff"] = True
+        extra["is_superuser"] = True
+        return self._create(username, email, password, **extra)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A MiniTwit account. The username is case-sensitive, as in the original MiniTwit."""
+
+    username = models.CharField(
+        max_length=USERNAME_MAX_LENGTH, unique=True, validators=[validate_username]
+    )
+    email = models.EmailField(max_length=254, blank=True)
+    is_active = models.BooleanField(
+        default=True,
+        help_text="Inactive users cannot sign in, and their messages are hidden everywhere.",
+    )
+    is_staff = models.BooleanField(default=False, help_text="Can sign in to the admin site.")
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "username"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["email"]
+
+    class Meta:
+        db_table = "minitwit_user"
+
+    def __str__(self):
+        return self.username
+
+
+class MessageQuerySet(models.QuerySet):
+    def visible(self):
+        """Messages anyone may see: not flagged by a moderator, author not deactivated."""
+        return self.filter(flagged=False, author__is_active=True)
+
+    def newest_first(self):
+        # id breaks ties so two messages posted within one timestamp keep posting order.
+        return self.order_by("-pub_date", "-id")
+
+
+class Message(models.Model):
+    author = models.ForeignKey(User, on_delete=models.CASCADE, related_name="messages")
+    text = models.TextField(max_length=MESSAGE_MAX_LENGTH)
+    pub_date = models.DateTimeField(default=timezone.now)
+    flagged = models.BooleanField(default=False)
+
+    objects = MessageQuerySet.as_manager()
+
+    class Meta:
+        db_table = "minitwit_message"
+        indexes = [
+            # Public timeline and GET /msgs: newest unflagged messages across all users.
+            models.Index(
+                fields=["-pub_date", "-id"],
+                condition=Q(flagged=False),
+                name="msg_public_timeline_idx",
+            ),
+            # Profile page, GET /msgs/<user>, and the personal timeline (one range per
+            # followed author, merged by the planner).
+            models.Index(
+                fields=["author", "-pub_date", "-id"],
+                condition=Q(flagged=False),
+                name="msg_author_timeline_idx",
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.author_id}: {self.text[:40]}"
+
+
+class Follow(models.Model):
+    """`follower` follows `followed`. The unique pair serves "does A follow B" and
+    "whom does A follow" (GET /fllws/<user>, personal timeline); the second index
+    serves "who follows B" (admin, follower counts)."""
+
+    follower = models.ForeignKey(User, on_delete=models.CASCADE, related_name="following")
+    followed = models.ForeignKey(User, on_delete=models.CASCADE, related_name="followers")
+    created = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        db_table = "minitwit_follow"
+        constraints = [
+            models.UniqueConstraint(fields=["follower", "followed"], name="follow_unique_pair"),
+        ]
+        indexes = [models.Index(fields=["followed", "follower"], name="follow_followed_idx")]
+
+    def __str__(self):
+        return f"{self.follower_id} -> {self.followed_id}"
+
+
+class SimulatorState(models.Model):
+    """Single-row table holding the simulator's last `latest` value.
+
+    Kept in the database, not in process memory, because several gunicorn workers and
+    Swarm replicas serve one site and GET /latest must see what any of them received.
+    """
+
+    id = models.PositiveSmallIntegerField(primary_key=True, default=1)
+    latest = models.BigIntegerField(default=-1)
+
+    class Meta:
+        db_table = "minitwit_simulator_state"
+
+    def __str__(self):
+        return f"latest={self.latest}"

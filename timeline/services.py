@@ -1,0 +1,124 @@
+"""Writes: every state change of MiniTwit goes through one of these functions, whether it
+comes from a web form, the simulator API or a management command."""
+
+import unicodedata
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from .models import (
+    MESSAGE_MAX_LENGTH,
+    Follow,
+    Message,
+    SimulatorState,
+    User,
+    validate_username,
+)
+
+
+class ServiceError(Exception):
+    """A request MiniTwit refuses, with the text shown to the user (or the simulator)."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.message = message
+
+
+def user_register(
+    *, username: str, email: str, password: str, password_repeat: str | None = None
+) -> User:
+    """Create an account, checking in the original MiniTwit's order and with its texts.
+
+    Safe under concurrency: of two simultaneous registrations of one name, the database's
+    unique constraint lets exactly one through and the other gets "already taken".
+    """
+    username = username or ""
+    email = email or ""
+    password = password or ""
+    if not username:
+        raise ServiceError("You have to enter a username")
+    if not email or "@" not in email:
+        raise ServiceError("You have to enter a valid email address")
+    if not password:
+        raise ServiceError("You have to enter a password")
+    if password_repeat is not None and password != password_repeat:
+        raise ServiceError("The two passwords do not match")
+    try:
+        validate_username(username)
+    except ValidationError as exc:
+        raise ServiceError(exc.messages[0]) from exc
+    if len(email) > 254:
+        raise ServiceError("You have to enter a valid email address")
+    if _has_control_characters(email) or "\x00" in password:
+        raise ServiceError("The email address and password cannot contain control characters")
+    if User.objects.filter(username=username).exists():
+        raise ServiceError("The username is already taken")
+    user = User(username=username, email=email)
+    user.set_password(password)
+    try:
+        with transaction.atomic():
+            user.save(force_insert=True)
+    except IntegrityError as exc:
+        raise ServiceError("The username is already taken") from exc
+    return user
+
+
+def _has_control_characters(text: str, allowed: str = "") -> bool:
+    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+
+
+def message_create(*, author: User, text: str) -> Message:
+    """Post a message. The text is stored exactly as typed; templates escape it."""
+    text = text or ""
+    if not text.strip():
+        raise ServiceError("You have to enter a message")
+    if len(text) > MESSAGE_MAX_LENGTH:
+        raise ServiceError(f"A message can be at most {MESSAGE_MAX_LENGTH} characters long")
+    if _has_control_characters(text, allowed="\n\r\t"):
+        raise ServiceError("A message cannot contain control characters")
+    return Message.objects.create(author=author, text=text)
+
+
+def follow_create(*, follower: User, followed: User) -> None:
+    """Make `follower` follow `followed`; following someone already followed is a no-op.
+
+    ON CONFLICT DO NOTHING (ignore_conflicts) keeps concurrent duplicate follows to one row
+    without an error or a retry.
+    """
+    if follower.pk == followed.pk:
+        raise ServiceError("You cannot follow yourself")
+    Follow.objects.bulk_create(
+        [Follow(follower=follower, followed=followed)], ignore_conflicts=True
+    )
+
+
+def follow_delete(*, follower: User, followed: User) -> None:
+    """Stop following; unfollowing someone not followed is a no-op, as the simulator expects."""
+    Follow.objects.filter(follower=follower, followed=followed).delete()
+
+
+def latest_record(*, value: int) -> None:
+    """Remember the simulator's latest `latest` (last received wins)."""
+    updated = SimulatorState.objects.filter(pk=1).update(latest=value)
+    if not updated:
+        try:
+            with transaction.atomic():
+                SimulatorState.objects.create(pk=1, latest=value)
+        except IntegrityError:
+            # Another worker created the row first; ours is still the newer value.
+            SimulatorState.objects.filter(pk=1).update(latest=value)
+
+
+def user_authenticate(*, username: str, password: str) -> User:
+    """Check a sign-in with the original MiniTwit's texts; returns the user or raises.
+
+    A correct password for an imported (Werkzeug) hash re-hashes it with our hasher.
+    """
+    user = User.objects.filter(username=username or "").first()
+    if user is None:
+        raise ServiceError("Invalid username")
+    if not user.check_password(password or ""):
+        raise ServiceError("Invalid password")
+    if not user.is_active:
+        raise ServiceError("This account has been deactivated")
+    return user
