@@ -1,0 +1,15 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path(settings.ADMIN_PATH, admin.site.urls),
+    # The simulator's endpoints sit at the site root, where the course simulator points.
+    path("", include("simapi.urls")),
+    path("", include("timeline.urls")),
+]
+
+handler400 = "timeline.errors.bad_request"
+handler403 = "timeline.errors.permission_denied"
+handler404 = "timeline.errors.page_not_found"
+handler500 = "timeline.errors.server_error"

@@ -1,0 +1,51 @@
+"""Error pages that say what went wrong, in the site's layout."""
+
+from http import HTTPStatus
+
+from django.core.exceptions import BadRequest
+from django.http import Http404, HttpResponseServerError
+from django.shortcuts import render
+from django.template.loader import render_to_string
+
+
+def _error(request, status: HTTPStatus, message: str):
+    return render(
+        request, "error.html", {"status": status, "message": message}, status=status.value
+    )
+
+
+def bad_request(request, exception=None):
+    # Only our own BadRequest messages are meant for users; other 400s (suspicious
+    # headers, oversized bodies) get a generic text that reveals nothing.
+    message = str(exception) if isinstance(exception, BadRequest) and str(exception) else None
+    return _error(request, HTTPStatus.BAD_REQUEST, message or "The request was not understood.")
+
+
+def permission_denied(request, exception=None):
+    return _error(request, HTTPStatus.FORBIDDEN, "You are not allowed to do that.")
+
+
+def page_not_found(request, exception=None):
+    message = str(exception) if isinstance(exception, Http404) and exception.args else None
+    if message and not isinstance(exception.args[0], str):
+        message = None
+    return _error(request, HTTPStatus.NOT_FOUND, message or "There is no such page.")
+
+
+def server_error(request):
+    # Rendered without the request: the context processors would query the database,
+    # which may be exactly what failed.
+    status = HTTPStatus.INTERNAL_SERVER_ERROR
+    body = render_to_string(
+        "error.html", {"status": status, "message": "Something broke on our side; it is logged."}
+    )
+    return HttpResponseServerError(body)
+
+
+def csrf_failure(request, reason=""):
+    return _error(
+        request,
+        HTTPStatus.FORBIDDEN,
+        "The form was rejected because it did not come from this site "
+        "(missing or wrong CSRF token). Reload the page and try again.",
+    )

@@ -1,0 +1,56 @@
+from http import HTTPStatus
+
+import pytest
+
+from timeline.models import MESSAGE_MAX_LENGTH, Message
+
+pytestmark = pytest.mark.django_db
+
+
+def test_a_posted_message_appears_on_my_timeline(alice_client):
+    response = alice_client.post("/add_message", {"text": "Hello, world"}, follow=True)
+    assert "Your message was recorded" in response.text
+    assert "Hello, world" in response.text
+    assert Message.objects.get().text == "Hello, world"
+
+
+def test_markup_is_stored_as_typed_and_shown_escaped_once(alice_client):
+    text = '<script>alert("x")</script> & <b>bold</b>'
+    alice_client.post("/add_message", {"text": text})
+    assert Message.objects.get().text == text
+    page = alice_client.get("/public").text
+    assert "<script>alert" not in page
+    assert "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &lt;b&gt;bold&lt;/b&gt;" in page
+    assert "&amp;lt;" not in page, "escaped twice"
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("", "You have to enter a message"),
+        ("   ", "You have to enter a message"),
+        ("x" * (MESSAGE_MAX_LENGTH + 1), f"at most {MESSAGE_MAX_LENGTH} characters"),
+        ("nul\x00byte", "cannot contain control characters"),
+    ],
+)
+def test_bad_messages_are_refused_with_a_reason(alice_client, text, error):
+    response = alice_client.post("/add_message", {"text": text}, follow=True)
+    assert response.status_code == HTTPStatus.OK
+    assert error in response.text
+    assert not Message.objects.exists()
+
+
+def test_a_message_of_the_maximum_length_is_accepted(alice_client):
+    alice_client.post("/add_message", {"text": "y" * MESSAGE_MAX_LENGTH})
+    assert Message.objects.get().text == "y" * MESSAGE_MAX_LENGTH
+
+
+def test_visitors_cannot_post(client):
+    response = client.post("/add_message", {"text": "anonymous"})
+    assert response.status_code == HTTPStatus.FOUND
+    assert response["Location"].startswith("/login")
+    assert not Message.objects.exists()
+
+
+def test_posting_needs_a_post(alice_client):
+    assert alice_client.get("/add_message").status_code == HTTPStatus.METHOD_NOT_ALLOWED

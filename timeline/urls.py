@@ -1,0 +1,18 @@
+from django.urls import path
+
+from . import views
+
+app_name = "timeline"
+
+urlpatterns = [
+    path("", views.timeline, name="timeline"),
+    path("public", views.public_timeline, name="public"),
+    path("login", views.login_view, name="login"),
+    path("logout", views.logout_view, name="logout"),
+    path("register", views.register_view, name="register"),
+    path("add_message", views.add_message, name="add_message"),
+    # Profile URLs last: any other first segment is a username.
+    path("<str:username>", views.user_timeline, name="user"),
+    path("<str:username>/follow", views.follow_user, name="follow"),
+    path("<str:username>/unfollow", views.unfollow_user, name="unfollow"),
+]
