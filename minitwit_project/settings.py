@@ -209,6 +209,10 @@ if envbool("BEHIND_TLS_PROXY", PRODUCTION):
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For we believe when working
+# out a client's address for allowlists (minitwit_project/client_ip.py).
+TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "127.0.0.1,::1")
+
 CSRF_FAILURE_VIEW = "timeline.errors.csrf_failure"
 
 # The admin's URL prefix; moving it off /admin/ keeps drive-by scanners away.
