@@ -1,0 +1,165 @@
+"""The main journeys in a real Chromium: what a person clicking through the site sees.
+
+Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (CI sets it, so a
+missing browser fails CI instead of silently skipping).
+"""
+
+import os
+import shutil
+
+import pytest
+
+from timeline.models import Follow, Message
+
+from .factories import MessageFactory, UserFactory
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+
+if not shutil.which(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") != "1":
+    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
+sync_api = pytest.importorskip("playwright.sync_api")
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls in these tests are
+# ordinary blocking calls made between page actions, which is safe.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server):
+    context = browser.new_context(base_url=live_server.url)
+    # Gravatar is outside this machine's network; the images are not what is tested.
+    context.route("https://www.gravatar.com/**", lambda route: route.abort())
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+def sign_in(page, username, password="secret"):
+    page.goto("/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.click("input[type=submit]")
+
+
+def flashes(page) -> str:
+    return page.inner_text("ul.flashes")
+
+
+def test_a_newcomer_signs_up_signs_in_posts_and_signs_out(page):
+    page.goto("/")
+    assert page.url.endswith("/public")
+    page.click("text=sign up")
+    page.fill("input[name=username]", "Ærø Histand")
+    page.fill("input[name=email]", "aero@example.com")
+    page.fill("input[name=password]", "pw")
+    page.fill("input[name=password2]", "pw")
+    page.click("input[value='Sign Up']")
+    assert "You were successfully registered and can login now" in flashes(page)
+
+    sign_in(page, "Ærø Histand", "pw")
+    assert "You were logged in" in flashes(page)
+    assert page.inner_text("h2") == "My Timeline"
+
+    page.fill("input[name=text]", "<b>hello</b> from a browser")
+    page.click("input[value=Share]")
+    assert "Your message was recorded" in flashes(page)
+    first = page.locator("ul.messages li").first
+    assert first.locator(".text").inner_text() == "<b>hello</b> from a browser"
+    assert first.locator("strong a").inner_text() == "Ærø Histand"
+
+    first.locator("strong a").click()
+    assert page.inner_text("h2") == "Ærø Histand's Timeline"
+    assert "This is you!" in page.inner_text(".followstatus")
+
+    page.click("text=sign out [Ærø Histand]")
+    assert "You were logged out" in flashes(page)
+    assert page.is_visible("text=sign in")
+
+
+def test_following_and_unfollowing_from_a_profile_changes_my_timeline(page):
+    UserFactory(username="alice")
+    bob = UserFactory(username="bob builder")
+    MessageFactory(author=bob, text="can we fix it")
+    sign_in(page, "alice")
+    assert "can we fix it" not in page.inner_text("ul.messages")
+
+    page.goto("/public")
+    page.click("ul.messages strong a")
+    page.click("button.follow")
+    assert 'You are now following "bob builder"' in flashes(page)
+    assert Follow.objects.filter(follower__username="alice").count() == 1
+    page.click("text=my timeline")
+    assert "can we fix it" in page.inner_text("ul.messages")
+
+    page.goto("/bob%20builder")
+    page.click("button.unfollow")
+    assert 'You are no longer following "bob builder"' in flashes(page)
+    page.click("text=my timeline")
+    assert "can we fix it" not in page.inner_text("ul.messages")
+
+
+def test_registration_errors_are_shown_in_the_form(page):
+    page.goto("/register")
+    page.fill("input[name=username]", "carol")
+    page.fill("input[name=email]", "carol@example.com")
+    page.fill("input[name=password]", "a")
+    page.fill("input[name=password2]", "b")
+    page.click("input[value='Sign Up']")
+    assert page.inner_text("div.error") == "Error: The two passwords do not match"
+    assert page.input_value("input[name=username]") == "carol"
+
+
+def test_older_and_newer_links_page_through_the_public_timeline(page):
+    author = UserFactory()
+    MessageFactory.create_batch(31, author=author)
+    page.goto("/public")
+    assert page.locator("ul.messages li").count() == 30
+    page.click("text=older messages")
+    assert page.locator("ul.messages li").count() == 1
+    page.click("text=newer messages")
+    assert page.locator("ul.messages li").count() == 30
+
+
+def test_the_timeline_fits_a_phone_screen(browser, live_server):
+    author = UserFactory(username="a rather long name for a small screen")
+    MessageFactory(author=author, text="word " * 60 + "x" * 120)
+    context = browser.new_context(
+        base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
+    )
+    context.route("https://www.gravatar.com/**", lambda route: route.abort())
+    page = context.new_page()
+    page.goto("/public")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"page is {overflow}px wider than the phone screen"
+    if os.environ.get("SCREENSHOT_DIR"):
+        page.screenshot(path=os.path.join(os.environ["SCREENSHOT_DIR"], "phone.png"))
+    context.close()
+
+
+def test_a_posted_message_is_stored_once(page):
+    UserFactory(username="dora")
+    sign_in(page, "dora")
+    page.fill("input[name=text]", "only once")
+    page.click("input[value=Share]")
+    page.reload()  # a reload after the redirect must not post again
+    assert Message.objects.filter(text="only once").count() == 1
