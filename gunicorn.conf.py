@@ -21,3 +21,6 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+# gunicorn's runtime control socket is unused here, and two instances on one host (the
+# rehearsal, `make run` beside CI) would fight over its default path.
+control_socket_disable = True
