@@ -54,11 +54,21 @@ def page(browser, live_server):
     context.close()
 
 
+def go(page, target):
+    """Click something that loads a new page, and wait for that page: reading the old
+    page's flashes in between would make the test pass or fail by timing."""
+    with page.expect_navigation():
+        if isinstance(target, str):
+            page.click(target)
+        else:
+            target.click()
+
+
 def sign_in(page, username, password="secret"):
     page.goto("/login")
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", password)
-    page.click("input[type=submit]")
+    go(page, "input[type=submit]")
 
 
 def flashes(page) -> str:
@@ -68,12 +78,12 @@ def flashes(page) -> str:
 def test_a_newcomer_signs_up_signs_in_posts_and_signs_out(page):
     page.goto("/")
     assert page.url.endswith("/public")
-    page.click("text=sign up")
+    go(page, "text=sign up")
     page.fill("input[name=username]", "Ærø Histand")
     page.fill("input[name=email]", "aero@example.com")
     page.fill("input[name=password]", "pw")
     page.fill("input[name=password2]", "pw")
-    page.click("input[value='Sign Up']")
+    go(page, "input[value='Sign Up']")
     assert "You were successfully registered and can login now" in flashes(page)
 
     sign_in(page, "Ærø Histand", "pw")
@@ -81,17 +91,17 @@ def test_a_newcomer_signs_up_signs_in_posts_and_signs_out(page):
     assert page.inner_text("h2") == "My Timeline"
 
     page.fill("input[name=text]", "<b>hello</b> from a browser")
-    page.click("input[value=Share]")
+    go(page, "input[value=Share]")
     assert "Your message was recorded" in flashes(page)
     first = page.locator("ul.messages li").first
     assert first.locator(".text").inner_text() == "<b>hello</b> from a browser"
     assert first.locator("strong a").inner_text() == "Ærø Histand"
 
-    first.locator("strong a").click()
+    go(page, first.locator("strong a"))
     assert page.inner_text("h2") == "Ærø Histand's Timeline"
     assert "This is you!" in page.inner_text(".followstatus")
 
-    page.click("text=sign out [Ærø Histand]")
+    go(page, "text=sign out [Ærø Histand]")
     assert "You were logged out" in flashes(page)
     assert page.is_visible("text=sign in")
 
@@ -104,17 +114,17 @@ def test_following_and_unfollowing_from_a_profile_changes_my_timeline(page):
     assert "can we fix it" not in page.inner_text("ul.messages")
 
     page.goto("/public")
-    page.click("ul.messages strong a")
-    page.click("button.follow")
+    go(page, "ul.messages strong a")
+    go(page, "button.follow")
     assert 'You are now following "bob builder"' in flashes(page)
     assert Follow.objects.filter(follower__username="alice").count() == 1
-    page.click("text=my timeline")
+    go(page, "text=my timeline")
     assert "can we fix it" in page.inner_text("ul.messages")
 
     page.goto("/bob%20builder")
-    page.click("button.unfollow")
+    go(page, "button.unfollow")
     assert 'You are no longer following "bob builder"' in flashes(page)
-    page.click("text=my timeline")
+    go(page, "text=my timeline")
     assert "can we fix it" not in page.inner_text("ul.messages")
 
 
@@ -124,7 +134,7 @@ def test_registration_errors_are_shown_in_the_form(page):
     page.fill("input[name=email]", "carol@example.com")
     page.fill("input[name=password]", "a")
     page.fill("input[name=password2]", "b")
-    page.click("input[value='Sign Up']")
+    go(page, "input[value='Sign Up']")
     assert page.inner_text("div.error") == "Error: The two passwords do not match"
     assert page.input_value("input[name=username]") == "carol"
 
@@ -134,9 +144,9 @@ def test_older_and_newer_links_page_through_the_public_timeline(page):
     MessageFactory.create_batch(31, author=author)
     page.goto("/public")
     assert page.locator("ul.messages li").count() == 30
-    page.click("text=older messages")
+    go(page, "text=older messages")
     assert page.locator("ul.messages li").count() == 1
-    page.click("text=newer messages")
+    go(page, "text=newer messages")
     assert page.locator("ul.messages li").count() == 30
 
 
@@ -160,6 +170,6 @@ def test_a_posted_message_is_stored_once(page):
     UserFactory(username="dora")
     sign_in(page, "dora")
     page.fill("input[name=text]", "only once")
-    page.click("input[value=Share]")
+    go(page, "input[value=Share]")
     page.reload()  # a reload after the redirect must not post again
     assert Message.objects.filter(text="only once").count() == 1
