@@ -2,7 +2,6 @@
 both call these, so the two interfaces always show the same thing."""
 
 from dataclasses import dataclass
-from pathlib import Path
 
 from django.db import connection
 from django.db.models import Max, Q
@@ -110,7 +109,7 @@ def site_totals() -> SiteTotals:
             messages=Message.objects.count(),
             follows=Follow.objects.count(),
             messages_posted=messages_posted,
-            database_bytes=_sqlite_file_size(),
+            database_bytes=_sqlite_size(),
         )
     tables = [model._meta.db_table for model in (User, Message, Follow)]
     with connection.cursor() as cursor:
@@ -138,10 +137,12 @@ def site_totals() -> SiteTotals:
     )
 
 
-def _sqlite_file_size() -> int | None:
-    name = str(connection.settings_dict["NAME"])
-    if connection.vendor != "sqlite" or name.startswith("file:") or name == ":memory:":
+def _sqlite_size() -> int | None:
+    if connection.vendor != "sqlite":
         return None
-    # The write-ahead log holds recent writes until a checkpoint folds them in.
-    paths = [Path(name), Path(f"{name}-wal")]
-    return sum(path.stat().st_size for path in paths if path.exists())
+    with connection.cursor() as cursor:
+        cursor.execute("PRAGMA page_count")
+        (pages,) = cursor.fetchone()
+        cursor.execute("PRAGMA page_size")
+        (page_size,) = cursor.fetchone()
+    return pages * page_size
