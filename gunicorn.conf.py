@@ -54,10 +54,14 @@ def on_starting(server):
 
 
 def child_exit(server, worker):
-    """A worker died or was recycled: drop its live gauges. Its counters stay counted."""
+    """A worker died or was recycled: its counts stay counted, folded into the archive
+    files so the directory does not grow with every recycled worker."""
     from prometheus_client import multiprocess
 
+    from minitwit_project.metrics_files import archive_dead_worker
+
     multiprocess.mark_process_dead(worker.pid)
+    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def on_exit(server):

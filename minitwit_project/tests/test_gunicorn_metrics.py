@@ -171,6 +171,9 @@ def test_metrics_are_the_sum_over_all_workers(tmp_path):
         while len(list(metrics_dir.glob("counter_*.db"))) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)  # waiting for gunicorn to boot the replacement worker
         assert server.metric(COUNTER, PUBLIC_200) == sent
+        # Its files were folded into the archive rather than left to pile up.
+        assert not (metrics_dir / f"counter_{victim}.db").exists()
+        assert (metrics_dir / "counter_archive.db").exists()
 
         assert server.metric("minitwit_database_up", {}) == 1
         assert server.metric("minitwit_users", {}) == 0
@@ -194,3 +197,26 @@ def test_without_a_configured_directory_gunicorn_uses_a_temporary_one(tmp_path):
         assert list(metrics_dir.glob("counter_*.db"))
 
     assert not metrics_dir.exists()
+
+
+def test_recycled_workers_keep_their_counts_without_piling_up_files(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+
+    # Every worker is replaced after about 10 requests (GUNICORN_MAX_REQUESTS).
+    with Gunicorn(
+        tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), GUNICORN_MAX_REQUESTS="10"
+    ) as server:
+        send(f"{server.url}/public", 120)
+
+        assert server.metric(COUNTER, PUBLIC_200) == 120
+        # Two live workers (and maybe one just exiting) plus the archive, not one per
+        # worker that ever lived.
+        assert len(list(metrics_dir.glob("counter_*.db"))) <= 4
+
+    boots = [
+        line
+        for line in server.output_lines()
+        if line["message"].startswith("Booting worker with pid")
+    ]
+    assert len(boots) >= 10
