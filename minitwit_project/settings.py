@@ -283,13 +283,11 @@ LOGGING = {
     },
 }
 
-# /metrics is served to addresses in METRICS_ALLOWED_IPS (default: loopback and the
-# private networks Prometheus scrapes from inside the stack) or to anyone with the
-# METRICS_USERNAME/METRICS_PASSWORD Basic credentials, when those are set.
-METRICS_ALLOWED_IPS = envlist(
-    "METRICS_ALLOWED_IPS",
-    "127.0.0.0/8,::1,10.0.0.0/8,172.16.0.0/12,192.168.0.0/16,fc00::/7",
-)
+# /metrics is served to addresses in METRICS_ALLOWED_IPS or to anyone with the
+# METRICS_USERNAME/METRICS_PASSWORD Basic credentials, when those are set. Loopback only by
+# default, not "the private networks": Swarm's ingress routing mesh hands every public
+# client to us from a private 10.0.0.x address. The stack allows its monitoring network.
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 for _entry in METRICS_ALLOWED_IPS:
     try:
         if _entry != "*":

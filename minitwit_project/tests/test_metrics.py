@@ -17,8 +17,16 @@ from .test_settings import load_settings
 
 pytestmark = pytest.mark.django_db
 
-PROMETHEUS_IN_THE_STACK = "10.0.3.17"
+PROMETHEUS_IN_THE_STACK = "10.20.0.17"
+MONITORING_NETWORK = "10.20.0.0/24"
 SOMEONE_ON_THE_INTERNET = "203.0.113.9"
+# What a public client looks like after Swarm's ingress routing mesh.
+THROUGH_SWARM_INGRESS = "10.0.0.2"
+
+
+@pytest.fixture
+def stack_allowlist(settings):
+    settings.METRICS_ALLOWED_IPS = [MONITORING_NETWORK]
 
 
 def basic(username: str, password: str) -> dict:
@@ -45,23 +53,35 @@ def scrape(client=None) -> dict[tuple, float]:
 # Access ------------------------------------------------------------------------------
 
 
-def test_prometheus_inside_the_stack_may_scrape(client):
+def test_by_default_only_this_machine_may_scrape(client):
+    assert client.get("/metrics", REMOTE_ADDR="127.0.0.1").status_code == HTTPStatus.OK
+    assert client.get("/metrics", REMOTE_ADDR="::1").status_code == HTTPStatus.OK
+    for outsider in (PROMETHEUS_IN_THE_STACK, THROUGH_SWARM_INGRESS, SOMEONE_ON_THE_INTERNET):
+        response = client.get("/metrics", REMOTE_ADDR=outsider)
+        assert response.status_code == HTTPStatus.FORBIDDEN, outsider
+        assert "django_http" not in response.text
+
+
+def test_prometheus_on_the_monitoring_network_may_scrape(client, stack_allowlist):
     response = client.get("/metrics", REMOTE_ADDR=PROMETHEUS_IN_THE_STACK)
     assert response.status_code == HTTPStatus.OK
     assert "django_http_requests_before_middlewares_total" in response.text
 
 
-def test_the_internet_may_not(client):
-    response = client.get("/metrics", REMOTE_ADDR=SOMEONE_ON_THE_INTERNET)
-    assert response.status_code == HTTPStatus.FORBIDDEN
-    assert "django_http" not in response.text
+def test_the_internet_may_not(client, stack_allowlist):
+    for outsider in (SOMEONE_ON_THE_INTERNET, THROUGH_SWARM_INGRESS):
+        assert client.get("/metrics", REMOTE_ADDR=outsider).status_code == HTTPStatus.FORBIDDEN
 
 
-def test_scraping_works_whatever_the_host_header(client, settings):
+def test_scraping_works_whatever_the_host_header(client, settings, stack_allowlist):
     # Prometheus scrapes each replica by its overlay address, not the public name.
     settings.ALLOWED_HOSTS = ["minitwit.example.org"]
 
-    response = client.get("/metrics", headers={"Host": f"{PROMETHEUS_IN_THE_STACK}:8000"})
+    response = client.get(
+        "/metrics",
+        REMOTE_ADDR=PROMETHEUS_IN_THE_STACK,
+        headers={"Host": f"{PROMETHEUS_IN_THE_STACK}:8000"},
+    )
 
     assert response.status_code == HTTPStatus.OK
 
@@ -74,8 +94,9 @@ def test_the_allowlist_is_configurable(client, settings):
 
 
 def test_a_visitor_relayed_by_an_untrusted_proxy_is_refused(client, settings):
-    # The public reverse proxy sits on the private overlay network; if it is not in
+    # The public reverse proxy sits on a private overlay network; if it is not in
     # TRUSTED_PROXIES its own address must not vouch for whoever it relays.
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     settings.TRUSTED_PROXIES = ["127.0.0.1"]
 
     response = client.get(
@@ -88,6 +109,7 @@ def test_a_visitor_relayed_by_an_untrusted_proxy_is_refused(client, settings):
 
 
 def test_a_visitor_relayed_by_a_trusted_proxy_is_judged_by_their_own_address(client, settings):
+    settings.METRICS_ALLOWED_IPS = ["10.0.0.0/8"]
     settings.TRUSTED_PROXIES = ["10.0.0.5"]
 
     outsider = client.get(
