@@ -3,8 +3,11 @@
 Each value can be overridden from the environment (see README, "Configuration").
 """
 
+import glob
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers with a few threads each: requests are short and mostly wait on the database.
@@ -24,3 +27,68 @@ forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
 # gunicorn's runtime control socket is unused here, and two instances on one host (the
 # rehearsal, `make run` beside CI) would fight over its default path.
 control_socket_disable = True
+
+# Observability ---------------------------------------------------------------------------
+# Metrics: prometheus_client's multiprocess mode. Every worker writes its counters and
+# histograms to files in PROMETHEUS_MULTIPROC_DIR and /metrics sums them (see
+# minitwit_project/metrics.py). The variable must be set before a worker imports
+# prometheus_client, hence here, in the master, before any worker is forked.
+_METRICS_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
+_metrics_dir_is_ours = False
+
+
+def on_starting(server):
+    """Give the workers an empty metrics directory.
+
+    Files left by an earlier run (a container restart keeps /tmp) would be added to this
+    run's counters; an unset variable gets a fresh temporary directory, removed at exit.
+    """
+    global _metrics_dir_is_ours
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not path:
+        path = tempfile.mkdtemp(prefix="minitwit-metrics-")
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+        _metrics_dir_is_ours = True
+    os.makedirs(path, exist_ok=True)
+    # Only prometheus_client's own files: the variable might name a shared directory.
+    for pattern in _METRICS_FILES:
+        for stale in glob.glob(os.path.join(path, pattern)):
+            os.remove(stale)
+
+
+def child_exit(server, worker):
+    """A worker died or was recycled: its counts stay counted, folded into the archive
+    files so the directory does not grow with every recycled worker."""
+    from prometheus_client import multiprocess
+
+    from minitwit_project.metrics_files import archive_dead_worker
+
+    multiprocess.mark_process_dead(worker.pid)
+    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
+
+
+def on_exit(server):
+    if _metrics_dir_is_ours:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
+
+
+# gunicorn's own messages (boot, worker timeouts, crashes) as JSON lines on stdout, like
+# the application's, so one log pipeline and one query language cover both.
+logconfig_dict = {
+    "formatters": {"json": {"()": "minitwit_project.jsonlog.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+        },
+        "null": {"class": "logging.NullHandler"},
+    },
+    "root": {"level": "WARNING", "handlers": ["stdout"]},
+    "loggers": {
+        "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
+        # A logging config switches gunicorn's access log back on; the request line of
+        # RequestLogMiddleware already covers every request (see accesslog above).
+        "gunicorn.access": {"level": "WARNING", "handlers": ["null"], "propagate": False},
+    },
+}

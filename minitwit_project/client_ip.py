@@ -52,3 +52,9 @@ def ip_allowed(request: HttpRequest, allowlist: list[str]) -> bool:
     if "*" in allowlist:
         return True
     return _in(client_ip(request), parse_networks(tuple(allowlist)))
+
+
+def from_trusted_proxy(request: HttpRequest) -> bool:
+    """True when the request's direct peer is one of TRUSTED_PROXIES."""
+    trusted = parse_networks(tuple(settings.TRUSTED_PROXIES))
+    return _in(request.META.get("REMOTE_ADDR", ""), trusted)

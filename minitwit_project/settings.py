@@ -5,6 +5,7 @@ needs no configuration at all; production (MINITWIT_ENV=production) refuses to s
 without a real SECRET_KEY.
 """
 
+import ipaddress
 import os
 import secrets
 from pathlib import Path
@@ -101,11 +102,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "django_prometheus",
     "timeline",
     "simapi",
 ]
 
 MIDDLEWARE = [
+    # Observability first: the Prometheus "before" middleware times the whole stack, the
+    # request log wraps everything below it, and the probes answer before the host check.
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    "minitwit_project.middleware.RequestLogMiddleware",
+    "minitwit_project.middleware.ProbeMiddleware",
+    "minitwit_project.middleware.SimulatorMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -114,6 +122,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "minitwit_project.urls"
@@ -159,6 +168,16 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
+# django-prometheus' wrappers of the same engines count connections, queries, errors and
+# query durations (the django_db_* metrics). They subclass Django's backends and keep
+# their vendor, so everything that checks connection.vendor behaves the same.
+_PROMETHEUS_DB_ENGINES = {
+    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
+}
+DATABASES["default"]["ENGINE"] = _PROMETHEUS_DB_ENGINES.get(
+    DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"]
+)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "timeline.User"
@@ -225,3 +244,57 @@ SIMULATOR_PASSWORD = envstr("SIMULATOR_PASSWORD", "super_safe!")
 
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30
+
+# Observability ---------------------------------------------------------------------------
+# See docs/monitoring.md. Logs: one JSON object per line on stdout (minitwit_project/jsonlog.py).
+LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: use DEBUG, INFO, WARNING or ERROR.")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {
+        "request_id": {"()": "minitwit_project.jsonlog.RequestIdFilter"},
+        "capture_request_errors": {"()": "minitwit_project.jsonlog.CaptureRequestErrors"},
+        "security_without_traceback": {"()": "minitwit_project.jsonlog.SecurityWithoutTraceback"},
+    },
+    "formatters": {"json": {"()": "minitwit_project.jsonlog.JsonFormatter"}},
+    "handlers": {
+        "stdout": {
+            "class": "logging.StreamHandler",
+            "stream": "ext://sys.stdout",
+            "formatter": "json",
+            "filters": ["request_id", "security_without_traceback"],
+        },
+        "null": {"class": "logging.NullHandler"},
+    },
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        # Replaces Django's default console and mail handlers; records go to the root.
+        "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
+        # Per-request lines are ours (RequestLogMiddleware); a 5xx traceback from here
+        # becomes a field of that line instead of a second line.
+        "django.request": {"filters": ["capture_request_errors"], "propagate": True},
+        # runserver's access log would repeat every request line.
+        "django.server": {"handlers": ["null"], "propagate": False},
+        # At DEBUG this logs every SQL statement with its parameters: session keys and
+        # password hashes. Never below INFO.
+        "django.db.backends": {"level": "INFO"},
+    },
+}
+
+# /metrics is served to addresses in METRICS_ALLOWED_IPS or to anyone with the
+# METRICS_USERNAME/METRICS_PASSWORD Basic credentials, when those are set. Loopback only by
+# default, not "the private networks": Swarm's ingress routing mesh hands every public
+# client to us from a private 10.0.0.x address. The stack allows its monitoring network.
+METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+for _entry in METRICS_ALLOWED_IPS:
+    try:
+        if _entry != "*":
+            ipaddress.ip_network(_entry, strict=False)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_USERNAME = envstr("METRICS_USERNAME")
+METRICS_PASSWORD = envstr("METRICS_PASSWORD")
+if bool(METRICS_USERNAME) != bool(METRICS_PASSWORD):
+    raise ImproperlyConfigured("Set both METRICS_USERNAME and METRICS_PASSWORD, or neither.")

@@ -1,0 +1,193 @@
+"""/metrics for Prometheus: django-prometheus' request and database metrics, the simulator's
+traffic, and business gauges read from the database at scrape time.
+
+Under gunicorn every worker is its own process with its own counters. prometheus_client's
+multiprocess mode (PROMETHEUS_MULTIPROC_DIR, prepared by gunicorn.conf.py) has each worker
+write its values to files there, and a scrape, whichever worker serves it, adds up the
+files of all workers, the dead ones included (folded into archive files, see
+metrics_files.py), so counters never go backwards when a worker is recycled. The business
+gauges are not per-worker state at all: the scraping worker reads them from the database,
+so every replica reports the same numbers.
+"""
+
+import base64
+import binascii
+import hmac
+import logging
+import os
+from http import HTTPStatus
+
+import prometheus_client
+from django.conf import settings
+from django.db import DatabaseError
+from django.http import HttpRequest, HttpResponse
+from prometheus_client import CollectorRegistry, Counter, multiprocess
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+from timeline import selectors
+
+from . import metrics_files
+from .client_ip import client_ip, from_trusted_proxy, ip_allowed
+
+logger = logging.getLogger("minitwit.metrics")
+
+SIMULATOR_REQUESTS = Counter(
+    "minitwit_simulator_requests",
+    "Simulator API requests by endpoint (URL name), method and response status code.",
+    ["endpoint", "method", "status"],
+)
+
+# Collectors prometheus_client registers by default for the current process only. In
+# multiprocess mode they are not exported (one worker's memory is not the service's), so
+# single-process mode leaves them out too and both export the same metric names.
+_PER_PROCESS_PREFIXES = ("process_", "python_gc_", "python_info")
+
+_FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
+
+
+class SiteCollector:
+    """Business gauges, computed in the scraping process from the database."""
+
+    def describe(self):
+        # Registering a collector without describe() would run collect(), i.e. queries.
+        return []
+
+    def collect(self):
+        database_up = GaugeMetricFamily(
+            "minitwit_database_up",
+            "1 if the scrape-time queries against the database succeeded, 0 if they failed.",
+        )
+        try:
+            totals = selectors.site_totals()
+            latest = selectors.latest_value()
+        except DatabaseError as exc:
+            logger.warning("metrics: database query failed: %s", exc)
+            database_up.add_metric([], 0)
+            yield database_up
+            return
+        database_up.add_metric([], 1)
+        yield database_up
+        estimate = " (PostgreSQL: statistics estimate, see docs/monitoring.md)"
+        yield GaugeMetricFamily("minitwit_users", "Registered users" + estimate, value=totals.users)
+        yield GaugeMetricFamily(
+            "minitwit_messages", "Messages stored" + estimate, value=totals.messages
+        )
+        yield GaugeMetricFamily(
+            "minitwit_follows", "Follow relations" + estimate, value=totals.follows
+        )
+        yield CounterMetricFamily(
+            "minitwit_messages_posted",
+            "Messages ever posted (the highest message id; exact).",
+            value=totals.messages_posted,
+        )
+        yield GaugeMetricFamily(
+            "minitwit_simulator_latest",
+            "The last `latest` value the simulator sent (-1 before any).",
+            value=latest,
+        )
+        if totals.database_bytes is not None:
+            yield GaugeMetricFamily(
+                "minitwit_database_size_bytes",
+                "Size of the database on disk.",
+                value=totals.database_bytes,
+            )
+
+
+class _ThisProcessCollector:
+    """Single-process mode: this process' registry, minus the per-process defaults."""
+
+    def describe(self):
+        return []
+
+    def collect(self):
+        for family in prometheus_client.REGISTRY.collect():
+            if not family.name.startswith(_PER_PROCESS_PREFIXES):
+                yield family
+
+
+def render_metrics() -> bytes:
+    """The text exposition of every metric, summed over all gunicorn workers."""
+    workers = CollectorRegistry()
+    directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if directory:
+        multiprocess.MultiProcessCollector(workers)
+        # gunicorn's master may be folding a dead worker's files into the archive.
+        with metrics_files.locked(directory, exclusive=False):
+            text = prometheus_client.generate_latest(workers)
+    else:
+        workers.register(_ThisProcessCollector())
+        text = prometheus_client.generate_latest(workers)
+    site = CollectorRegistry()
+    site.register(SiteCollector())
+    return text + prometheus_client.generate_latest(site)
+
+
+def _came_through_untrusted_proxy(request: HttpRequest) -> bool:
+    """A forwarding header from a peer that is not a trusted proxy hides the real client.
+
+    Prometheus scrapes each replica directly. A request carrying X-Forwarded-For came
+    through a proxy, most likely the public one: if we do not trust that proxy, its own
+    (private) address would pass the allowlist on behalf of anyone on the internet.
+    """
+    if not any(request.META.get(header) for header in _FORWARDING_HEADERS):
+        return False
+    return not from_trusted_proxy(request)
+
+
+def _credentials_match(request: HttpRequest) -> bool:
+    username, password = settings.METRICS_USERNAME, settings.METRICS_PASSWORD
+    if not (username and password):
+        return False
+    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return False
+    try:
+        given_user, sep, given_password = (
+            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
+        )
+    except (binascii.Error, UnicodeDecodeError):
+        return False
+    # Both compared, always, in constant time: no hint which of the two was wrong.
+    user_ok = hmac.compare_digest(given_user.encode(), username.encode())
+    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
+    return bool(sep) and user_ok and password_ok
+
+
+def metrics_access_denied(request: HttpRequest) -> HttpResponse | None:
+    """None if the request may read /metrics, else the 401 or 403 to send.
+
+    Allowed: valid METRICS_USERNAME/METRICS_PASSWORD Basic credentials from anywhere, or
+    a client address in METRICS_ALLOWED_IPS (see client_ip.py for proxies).
+    """
+    if _credentials_match(request):
+        return None
+    if not _came_through_untrusted_proxy(request) and ip_allowed(
+        request, settings.METRICS_ALLOWED_IPS
+    ):
+        return None
+    logger.warning("metrics: access refused to %s", client_ip(request))
+    if settings.METRICS_USERNAME:
+        response = HttpResponse(
+            "Metrics need credentials.\n",
+            status=HTTPStatus.UNAUTHORIZED,
+            content_type="text/plain; charset=utf-8",
+        )
+        response.headers["WWW-Authenticate"] = 'Basic realm="metrics", charset="UTF-8"'
+        return response
+    return HttpResponse(
+        "Metrics are not available from your address.\n",
+        status=HTTPStatus.FORBIDDEN,
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+def metrics_view(request: HttpRequest) -> HttpResponse:
+    """Prometheus text format, for allowed clients only (served by ProbeMiddleware)."""
+    if request.method not in ("GET", "HEAD"):
+        response = HttpResponse(status=HTTPStatus.METHOD_NOT_ALLOWED)
+        response.headers["Allow"] = "GET, HEAD"
+        return response
+    denied = metrics_access_denied(request)
+    if denied is not None:
+        return denied
+    return HttpResponse(render_metrics(), content_type=prometheus_client.CONTENT_TYPE_LATEST)

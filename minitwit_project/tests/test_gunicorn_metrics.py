@@ -1,0 +1,222 @@
+"""With several gunicorn workers, /metrics must report the sum over all of them.
+
+These tests start the real gunicorn with the repository's gunicorn.conf.py, on a free
+loopback port and an SQLite database of their own.
+"""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+from prometheus_client.mmap_dict import MmapedDict
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.parser import text_string_to_metric_families
+
+from .test_settings import ROOT
+
+pytestmark = pytest.mark.slow
+
+COUNTER = "django_http_responses_total_by_status_view_method_total"
+PUBLIC_200 = {"method": "GET", "status": "200", "view": "timeline:public"}
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, timeout: float = 10) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+class Gunicorn:
+    """gunicorn as `make run` and the container start it, with env overrides."""
+
+    def __init__(self, tmp_path: Path, **env: str):
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp_path / "gunicorn.log"
+        base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+        base.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        self.env = {
+            **base,
+            "MINITWIT_DATA_DIR": str(tmp_path / "data"),
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "2",
+            # Sync workers take one connection at a time, so concurrent clients are
+            # bound to reach both of them.
+            "GUNICORN_THREADS": "1",
+            "LOG_LEVEL": "INFO",
+            **env,
+        }
+        subprocess.run(
+            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            timeout=120,
+        )
+
+    def __enter__(self):
+        self.log = self.log_path.open("w")
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "--config",
+                "gunicorn.conf.py",
+                "minitwit_project.wsgi:application",
+            ],
+            cwd=ROOT,
+            env=self.env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+        )
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if get(f"{self.url}/health", timeout=2)[0] == 200:
+                    return self
+            except OSError:
+                pass
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                self.__exit__()
+                pytest.fail(f"gunicorn did not start:\n{self.log_path.read_text()}")
+            time.sleep(0.1)
+
+    def __exit__(self, *exc_info):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.log.close()
+
+    def metric(self, name: str, labels: dict) -> float:
+        status, text = get(f"{self.url}/metrics")
+        assert status == 200, text
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                if sample.name == name and sample.labels == labels:
+                    return sample.value
+        return 0.0
+
+    def output_lines(self) -> list[dict]:
+        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
+
+
+def per_worker(metrics_dir: Path) -> dict[int, float]:
+    """The counter's value in each worker's own file: who served how many."""
+    served = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        pid = int(path.stem.split("_")[1])
+        for metric in MultiProcessCollector.merge([str(path)], accumulate=False):
+            for sample in metric.samples:
+                if sample.name == COUNTER and sample.labels == PUBLIC_200:
+                    served[pid] = sample.value
+    return served
+
+
+def send(url: str, count: int) -> None:
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        statuses = list(pool.map(lambda _: get(url)[0], range(count)))
+    assert statuses == [200] * count
+
+
+def test_metrics_are_the_sum_over_all_workers(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    # A file left by an earlier run of the container: it must not be counted again.
+    stale = MmapedDict(str(metrics_dir / "counter_999999.db"))
+    key = json.dumps((COUNTER[: -len("_total")], COUNTER, PUBLIC_200, "stale"), sort_keys=True)
+    stale.write_value(key, 1000.0, 0.0)
+    stale.close()
+
+    with Gunicorn(tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir)) as server:
+        sent = 0
+        # Rounds until both workers have served some: the kernel, not us, picks the
+        # worker for each connection. Bounded in count, so it cannot loop forever.
+        while len(per_worker(metrics_dir)) < 2 and sent < 2000:
+            send(f"{server.url}/public", 50)
+            sent += 50
+        served = per_worker(metrics_dir)
+        assert len(served) == 2, f"only one worker served {sent} requests: {served}"
+        assert sum(served.values()) == sent
+
+        # The counter is incremented before the response is written, so a scrape after
+        # the last response already sees every request, whichever worker answers it.
+        assert server.metric(COUNTER, PUBLIC_200) == sent
+
+        # A worker dies (or is recycled by max_requests): what it counted stays counted.
+        victim = max(served, key=served.get)
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 30
+        while len(list(metrics_dir.glob("counter_*.db"))) < 3 and time.monotonic() < deadline:
+            time.sleep(0.1)  # waiting for gunicorn to boot the replacement worker
+        assert server.metric(COUNTER, PUBLIC_200) == sent
+        # Its files were folded into the archive rather than left to pile up.
+        assert not (metrics_dir / f"counter_{victim}.db").exists()
+        assert (metrics_dir / "counter_archive.db").exists()
+
+        assert server.metric("minitwit_database_up", {}) == 1
+        assert server.metric("minitwit_users", {}) == 0
+
+    request_lines = [
+        line for line in server.output_lines() if line.get("logger") == "minitwit.request"
+    ]
+    assert len([line for line in request_lines if line["path"] == "/public"]) == sent
+    # gunicorn's own messages are JSON lines too (the parse above would have failed).
+    assert any(line["logger"] == "gunicorn.error" for line in server.output_lines())
+
+
+def test_without_a_configured_directory_gunicorn_uses_a_temporary_one(tmp_path):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+
+    with Gunicorn(tmp_path, TMPDIR=str(scratch)) as server:
+        send(f"{server.url}/public", 4)
+        assert server.metric(COUNTER, PUBLIC_200) == 4
+        [metrics_dir] = scratch.glob("minitwit-metrics-*")
+        assert list(metrics_dir.glob("counter_*.db"))
+
+    assert not metrics_dir.exists()
+
+
+def test_recycled_workers_keep_their_counts_without_piling_up_files(tmp_path):
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+
+    # Every worker is replaced after about 10 requests (GUNICORN_MAX_REQUESTS).
+    with Gunicorn(
+        tmp_path, PROMETHEUS_MULTIPROC_DIR=str(metrics_dir), GUNICORN_MAX_REQUESTS="10"
+    ) as server:
+        send(f"{server.url}/public", 120)
+
+        assert server.metric(COUNTER, PUBLIC_200) == 120
+        # Two live workers (and maybe one just exiting) plus the archive, not one per
+        # worker that ever lived.
+        assert len(list(metrics_dir.glob("counter_*.db"))) <= 4
+
+    boots = [
+        line
+        for line in server.output_lines()
+        if line["message"].startswith("Booting worker with pid")
+    ]
+    assert len(boots) >= 10
