@@ -104,3 +104,15 @@ def test_the_export_streams_in_chunks_and_still_returns_every_row():
     exported = selectors.messages_export(chunk_size=2)
     assert not isinstance(exported, list | tuple)
     assert [row[0] for row in exported] == [m.pk for m in messages]
+
+
+@pytest.mark.slow
+def test_from_a_shell_unknown_ids_give_exit_status_1_and_known_ones_0(manage_py):
+    manage_py("generate_data", "--users", 1, "--messages", 1, "-v0")
+    ok = manage_py("flag_messages", 1)
+    assert (ok.returncode, ok.stdout) == (0, "Flagged 1 message.\n")
+    unknown = manage_py("flag_messages", "--unflag", 1, 424242)
+    assert unknown.returncode == 1
+    assert "No message with id 424242." in unknown.stderr
+    assert unknown.stdout == "Unflagged 1 message.\n"
+    assert manage_py("flag_messages", "x").returncode == 2  # usage error, from argparse

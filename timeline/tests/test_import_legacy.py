@@ -305,3 +305,18 @@ def test_the_course_legacy_database_imports_completely_and_roger_signs_in(client
     assert response.status_code == HTTPStatus.FOUND
     assert "sign out [Roger Histand]" in client.get("/").text
     assert not User.objects.get(username="Roger Histand").password.startswith("werkzeug$")
+
+
+@pytest.mark.slow
+def test_from_a_shell_the_exit_status_tells_complete_from_partial(manage_py, tmp_path, legacy_db):
+    done = manage_py("import_legacy", legacy_db, "-v0")
+    assert done.returncode == 0, done.stderr
+    messy = build_legacy_db(
+        tmp_path / "messy.db", users=USERS, messages=MESSAGES, follows=[(1, 99)]
+    )
+    partial = manage_py("import_legacy", messy, "-v0")
+    assert partial.returncode == 3
+    assert "Skipped 1 follows" in partial.stderr
+    missing = manage_py("import_legacy", tmp_path / "nope.db")
+    assert missing.returncode == 1
+    assert "No such file" in missing.stderr
