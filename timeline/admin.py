@@ -95,7 +95,7 @@ class MessageAdmin(LargeTableAdmin):
     list_filter = ("flagged", "pub_date")
     list_select_related = ("author",)
     raw_id_fields = ("author",)
-    search_fields = ("text",)
+    search_fields = ("text",)  # shows the search box; get_search_results does the search
     search_help_text = "Text containing this, or messages by the user with exactly this name."
     # Newest first by id, which follows posting order and walks the primary key index;
     # sorting a million rows by date for every page load would not.
@@ -111,8 +111,8 @@ class MessageAdmin(LargeTableAdmin):
         return _user_link(message.author)
 
     def get_search_results(self, request, queryset, search_term):
-        # The author is resolved to an id first, so the search is a text match OR an
-        # indexed author_id instead of a join that scans every user for every message.
+        # The name is resolved to an id first (one unique-index lookup), so the list query
+        # stays on the message table instead of joining users into the text scan.
         term = search_term.strip()
         if not term:
             return queryset, False
@@ -235,7 +235,7 @@ class FollowAdmin(LargeTableAdmin):
     list_display = ("id", "follower_link", "followed_link", "created")
     list_select_related = ("follower", "followed")
     raw_id_fields = ("follower", "followed")
-    search_fields = ("follower__username",)
+    search_fields = ("follower__username",)  # shows the box; see get_search_results
     search_help_text = "Follows from or to the user with exactly this name."
     ordering = ("-id",)
 

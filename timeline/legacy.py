@@ -111,7 +111,11 @@ class LegacySource:
             # mode=ro: the import must never change (or create) the source.
             self.connection = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
             self._errors = (sqlite3.Error,)
-        self.check_schema()
+        try:
+            self.check_schema()
+        except LegacySourceError:
+            self.connection.close()
+            raise
 
     @property
     def description(self) -> str:
@@ -208,7 +212,8 @@ class LegacyImporter:
 
     def _users(self, rows, report: PhaseReport, previous):
         ids = [row[0] for row in rows if isinstance(row[0], int)]
-        names = [str(row[1]) for row in rows if row[1] is not None]
+        # A NUL byte cannot even be sent to PostgreSQL; such names are invalid anyway.
+        names = [str(row[1]) for row in rows if row[1] is not None and "\x00" not in str(row[1])]
         taken_ids = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
         taken_names = dict(User.objects.filter(username__in=names).values_list("username", "pk"))
         new = []
@@ -239,11 +244,13 @@ class LegacyImporter:
             try:
                 validate_username(username)
             except ValidationError as exc:
-                report.skip(f"invalid username ({exc.messages[0]})", example)
+                reserved = exc.error_list[0].code == "reserved"
+                reason = "one of the site's own paths" if reserved else exc.messages[0]
+                report.skip(f"invalid username ({reason})", example)
                 continue
             email = "" if email is None else str(email)
-            if len(email) > EMAIL_MAX_LENGTH:
-                report.skip(f"email longer than {EMAIL_MAX_LENGTH} characters", example)
+            if len(email) > EMAIL_MAX_LENGTH or "\x00" in email:
+                report.skip(f"email longer than {EMAIL_MAX_LENGTH} or with a NUL", example)
                 continue
             pw_hash = "" if pw_hash is None else str(pw_hash)
             if WERKZEUG_PBKDF2.match(pw_hash):

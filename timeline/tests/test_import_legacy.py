@@ -181,6 +181,8 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
             (6, "Roger Histand", "twin@example.com", werkzeug_hash("x")),  # duplicate name
             (7, "public", "p@example.com", werkzeug_hash("x")),  # one of our path names
             (8, "Old Hash", "old@example.com", "sha1$abc$0123"),  # not PBKDF2
+            (9, "Nul\x00Name", "n@example.com", werkzeug_hash("x")),
+            (10, "Nul Email", "n\x00@example.com", werkzeug_hash("x")),
         ],
         messages=[
             *MESSAGES,
@@ -194,13 +196,15 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
         follows=[*FOLLOWS, (1, 99), (99, 1), (2, 2), (1, 2), (7, 1)],
     )
     out, err = io.StringIO(), io.StringIO()
-    with pytest.raises(CommandError, match="12 rows could not be imported") as failure:
+    with pytest.raises(CommandError, match="14 rows could not be imported") as failure:
         call_command("import_legacy", str(legacy), stdout=out, stderr=err)
     assert failure.value.returncode == 3  # finished, with rows left out
     report = err.getvalue()
     assert "Skipped 1 users: duplicate username (the lowest user_id is kept)" in report
     assert "user_id=6 username='Roger Histand'" in report
-    assert "Skipped 1 users: invalid username" in report
+    assert "Skipped 1 users: invalid username (one of the site's own paths)" in report
+    assert "Skipped 1 users: invalid username (The username cannot contain" in report
+    assert "Skipped 1 users: email longer than 254 or with a NUL" in report
     assert "Skipped 2 messages: author is not an imported user" in report
     assert "Skipped 3 messages: invalid pub_date" in report
     assert "Skipped 3 follows: follower or followed is not an imported user" in report
@@ -214,7 +218,7 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
     assert Follow.objects.count() == 3
 
     # A second run reaches the same verdict and adds nothing.
-    with pytest.raises(CommandError, match="12 rows could not be imported"):
+    with pytest.raises(CommandError, match="14 rows could not be imported"):
         run(legacy)
     assert Follow.objects.count() == 3 and Message.objects.count() == 4
 
