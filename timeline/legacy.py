@@ -219,11 +219,9 @@ class LegacyImporter:
         new = []
         for user_id, username, email, pw_hash in rows:
             example = f"user_id={user_id!r} username={username!r}"
-            if not isinstance(user_id, int) or user_id < 1:
-                report.skip("invalid user_id", example)
-                continue
-            if user_id == previous:
-                report.skip("duplicate user_id", example)
+            problem = _key_problem(user_id, previous, "user_id")
+            if problem:
+                report.skip(problem, example)
                 continue
             previous = user_id
             username = "" if username is None else str(username)
@@ -269,11 +267,9 @@ class LegacyImporter:
         new = []
         for message_id, author_id, text, pub_date, flagged in rows:
             example = f"message_id={message_id!r} author_id={author_id!r}"
-            if not isinstance(message_id, int) or message_id < 1:
-                report.skip("invalid message_id", example)
-                continue
-            if message_id == previous:
-                report.skip("duplicate message_id", example)
+            problem = _key_problem(message_id, previous, "message_id")
+            if problem:
+                report.skip(problem, example)
                 continue
             previous = message_id
             if author_id not in self.known_users:
@@ -343,6 +339,16 @@ class LegacyImporter:
         if rows and not self.dry_run:
             model.objects.bulk_create(rows)
         report.imported += len(rows)
+
+
+def _key_problem(value, previous, column: str) -> str | None:
+    """Why a legacy primary key cannot be imported, or None. Rows come sorted by key, so a
+    repeated key (possible where the legacy table had no constraint) follows its twin."""
+    if not isinstance(value, int) or value < 1:
+        return f"invalid {column}"
+    if value == previous:
+        return f"duplicate {column}"
+    return None
 
 
 def parse_timestamp(value) -> dt.datetime | None:
