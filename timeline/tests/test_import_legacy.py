@@ -37,9 +37,9 @@ def werkzeug_hash(password: str, salt: str = "nwutEEFo", iterations: int = 1000)
     return f"pbkdf2:sha256:{iterations}${salt}${digest}"
 
 
-def build_legacy_db(path: Path, *, users=(), messages=(), follows=()) -> Path:
+def build_legacy_db(path: Path, *, users=(), messages=(), follows=(), schema=SCHEMA) -> Path:
     db = sqlite3.connect(path)
-    db.executescript(SCHEMA)
+    db.executescript(schema)
     db.executemany('INSERT INTO "user" VALUES (?, ?, ?, ?)', users)
     db.executemany("INSERT INTO message VALUES (?, ?, ?, ?, ?)", messages)
     db.executemany("INSERT INTO follower VALUES (?, ?)", follows)
@@ -221,6 +221,23 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
     with pytest.raises(CommandError, match="14 rows could not be imported"):
         run(legacy)
     assert Follow.objects.count() == 3 and Message.objects.count() == 4
+
+
+def test_repeated_or_invalid_ids_from_a_port_without_primary_keys_are_skipped(tmp_path):
+    loose = SCHEMA.replace("integer primary key autoincrement", "integer")
+    legacy = build_legacy_db(
+        tmp_path / "loose.db",
+        schema=loose,
+        users=[*USERS, (2, "Second Two", "two@example.com", werkzeug_hash("x"))],
+        messages=[*MESSAGES, (11, 1, "same id again", T0, 0), (None, 1, "no id", T0, 0)],
+    )
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="3 rows could not be imported"):
+        call_command("import_legacy", str(legacy), stdout=io.StringIO(), stderr=err)
+    assert "Skipped 1 users: duplicate user_id" in err.getvalue()
+    assert "Skipped 1 messages: duplicate message_id" in err.getvalue()
+    assert "Skipped 1 messages: invalid message_id" in err.getvalue()
+    assert sorted(Message.objects.values_list("pk", flat=True)) == [10, 11, 14]
 
 
 def test_our_existing_users_are_never_overwritten(legacy_db):
