@@ -118,33 +118,20 @@ class Command(BaseCommand):
         try:
             with transaction.atomic():
                 user_ids = bulk.reserve_ids(User, n_users)
-                with Progress(
-                    "users", total=n_users, stream=self.stderr, enabled=show_progress
-                ) as bar:
-                    bulk.insert_rows(
-                        User,
-                        USER_FIELDS,
-                        _users(rng, user_ids, password_hash, joined_before=now - span),
-                        batch_size=batch_size,
-                        on_batch=bar.advance,
-                    )
-                expected_follows = int(n_users * follows_per_user) if n_users > 1 else 0
-                with Progress(
-                    "follows", total=expected_follows, stream=self.stderr, enabled=show_progress
-                ) as bar:
-                    n_follows = bulk.insert_rows(
+                # Generators: each starts drawing from `rng` only when its table is written,
+                # so a seed always gives the same data.
+                tables = [
+                    (User, USER_FIELDS, n_users, _users(rng, user_ids, password_hash, now - span)),
+                    (
                         Follow,
                         FOLLOW_FIELDS,
+                        int(n_users * follows_per_user) if n_users > 1 else 0,
                         _follows(rng, user_ids, follows_per_user, now=now, span=span),
-                        batch_size=batch_size,
-                        on_batch=bar.advance,
-                    )
-                with Progress(
-                    "messages", total=n_messages, stream=self.stderr, enabled=show_progress
-                ) as bar:
-                    bulk.insert_rows(
+                    ),
+                    (
                         Message,
                         MESSAGE_FIELDS,
+                        n_messages,
                         _messages(
                             rng,
                             user_ids,
@@ -153,17 +140,25 @@ class Command(BaseCommand):
                             span=span,
                             flagged_ratio=options["flagged_ratio"],
                         ),
-                        batch_size=batch_size,
-                        on_batch=bar.advance,
-                    )
-            bulk.analyze([User, Follow, Message])
+                    ),
+                ]
+                written = {}
+                for model, fields, expected, rows in tables:
+                    label = model._meta.verbose_name_plural
+                    with Progress(
+                        label, total=expected, stream=self.stderr, enabled=show_progress
+                    ) as bar:
+                        written[model] = bulk.insert_rows(
+                            model, fields, rows, batch_size=batch_size, on_batch=bar.advance
+                        )
         except DatabaseError as exc:
             raise CommandError(
                 f"Nothing was generated: the database refused the data: {exc}"
             ) from exc
+        bulk.analyze([User, Follow, Message])
         elapsed = time.monotonic() - started
         self.stdout.write(
-            f"Generated {n_users:,} users, {n_follows:,} follows and {n_messages:,} messages "
+            f"Generated {n_users:,} users, {written[Follow]:,} follows and {n_messages:,} messages "
             f"in {elapsed:.1f} s (seed {seed})."
         )
         if n_users:
@@ -206,7 +201,7 @@ FOLLOW_FIELDS = ["follower_id", "followed_id", "created"]
 MESSAGE_FIELDS = ["author_id", "text", "pub_date", "flagged"]
 
 
-def _users(rng, user_ids, password_hash, *, joined_before):
+def _users(rng, user_ids, password_hash, joined_before):
     # The id in the name keeps names unique across runs without asking the database.
     for user_id in user_ids:
         name = f"{rng.choice(FIRST_NAMES)} {rng.choice(LAST_NAMES)} {user_id}"
