@@ -70,7 +70,7 @@ def main():
     if options.legacy.exists():
         url = fresh_database(options.database_url, name)
         seconds, out = manage(url, "import_legacy", str(options.legacy))
-        print("\n".join(out.splitlines()[1:5]))
+        print("\n".join(out.splitlines()[:5]))
         print(f"import_legacy: {seconds:.1f} s wall, process start included")
         seconds, out = manage(url, "import_legacy", str(options.legacy))
         print(f"import_legacy again: {seconds:.1f} s wall; {out.splitlines()[-1]}")
