@@ -152,3 +152,36 @@ def _sqlite_size() -> int | None:
         cursor.execute("PRAGMA page_size")
         (page_size,) = cursor.fetchone()
     return pages * page_size
+
+
+def messages_export(*, only_flagged: bool = False, chunk_size: int = 5000):
+    """Every message as (id, author username, text, flagged), oldest id first, streamed.
+
+    `iterator()` keeps memory flat on millions of rows: PostgreSQL reads through a
+    server-side cursor, `chunk_size` rows at a time.
+    """
+    messages = Message.objects.all()
+    if only_flagged:
+        messages = messages.filter(flagged=True)
+    return (
+        messages.order_by("id")
+        .values_list("id", "author__username", "text", "flagged")
+        .iterator(chunk_size=chunk_size)
+    )
+
+
+@dataclass(frozen=True)
+class ActivityCounts:
+    messages: int
+    following: int
+    followers: int
+
+
+def user_activity_counts(*, user: User) -> ActivityCounts:
+    """How many messages `user` wrote (flagged ones included), how many users they follow
+    and how many follow them; each count reads one index."""
+    return ActivityCounts(
+        messages=Message.objects.filter(author=user).count(),
+        following=Follow.objects.filter(follower=user).count(),
+        followers=Follow.objects.filter(followed=user).count(),
+    )

@@ -2,6 +2,8 @@
 comes from a web form, the simulator API or a management command."""
 
 import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -122,3 +124,52 @@ def user_authenticate(*, username: str, password: str) -> User:
     if not user.is_active:
         raise ServiceError("This account has been deactivated")
     return user
+
+
+# Stays under SQLite's smallest limit on bound parameters (999 before 3.32).
+_ID_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class BulkChange:
+    """What a bulk moderation change did: rows changed, rows already in the wanted state,
+    and the requested ids that match no row (never silently ignored)."""
+
+    changed: int
+    unchanged: int
+    missing: list[int]
+
+
+def messages_flag(*, ids: Iterable[int], flagged: bool = True) -> BulkChange:
+    """Flag (or with `flagged=False`, unflag) messages by id.
+
+    A flagged message disappears from every timeline and from the simulator's /msgs at
+    once, because they all read through `Message.objects.visible()`; unflagging restores it.
+    """
+    return _set_flag(Message, "flagged", ids=ids, value=flagged)
+
+
+def users_set_active(*, ids: Iterable[int], active: bool) -> BulkChange:
+    """Deactivate (or reactivate) accounts by id.
+
+    A deactivated user cannot sign in, is signed out of existing sessions on their next
+    request (Django's ModelBackend refuses inactive users), and their messages are hidden
+    from every timeline and from /msgs until they are reactivated; nothing is deleted.
+    """
+    return _set_flag(User, "is_active", ids=ids, value=active)
+
+
+def _set_flag(model, field: str, *, ids: Iterable[int], value: bool) -> BulkChange:
+    wanted = sorted(set(ids))
+    existing: set[int] = set()
+    changed = 0
+    with transaction.atomic():
+        for start in range(0, len(wanted), _ID_CHUNK):
+            rows = model.objects.filter(pk__in=wanted[start : start + _ID_CHUNK])
+            existing.update(rows.values_list("pk", flat=True))
+            changed += rows.exclude(**{field: value}).update(**{field: value})
+    return BulkChange(
+        changed=changed,
+        unchanged=len(existing) - changed,
+        missing=[pk for pk in wanted if pk not in existing],
+    )
