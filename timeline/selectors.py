@@ -31,6 +31,9 @@ def _page(queryset, *, page: int, per_page: int) -> MessagePage:
 
 def user_get(*, username: str) -> User | None:
     """The user with exactly this name (case-sensitive, as in the original MiniTwit)."""
+    if "\x00" in username:
+        # PostgreSQL rejects NUL in a query string (a 500), and no valid name contains one.
+        return None
     return User.objects.filter(username=username).first()
 
 
