@@ -172,7 +172,10 @@ def exception_handler(exc, context):
     response = drf_exception_handler(exc, context)
     if response is None:
         return None
-    detail = getattr(exc, "detail", response.data)
+    if isinstance(exc, exceptions.APIException):
+        detail = exc.detail
+    else:  # Django's Http404 / PermissionDenied, which DRF answers with {"detail": ...}
+        detail = response.data.get("detail", response.data)
     response.data = {"status": response.status_code, "error_msg": _error_text(detail)}
     return response
 

@@ -135,3 +135,13 @@ def test_an_unsupported_method_is_a_405_in_json(sim, method, path):
 def test_a_non_json_content_type_is_a_415(sim, path):
     response = sim.post(path, raw="content=x", content_type="text/plain")
     assert_error(response, HTTPStatus.UNSUPPORTED_MEDIA_TYPE)
+
+
+def test_djangos_own_404_also_gets_the_json_error_body(sim, monkeypatch):
+    from django.http import Http404
+
+    def missing(*, username):
+        raise Http404("gone")
+
+    monkeypatch.setattr("timeline.selectors.user_get", missing)
+    assert_error(sim.get("/msgs/alice"), HTTPStatus.NOT_FOUND, "gone")
