@@ -99,20 +99,19 @@ class IsSimulator(BasePermission):
     """The simulator's credentials, from an address SIMULATOR_ALLOWED_IPS allows."""
 
     def has_permission(self, request, view) -> bool:
-        if request.user is not SIMULATOR:
-            return False
-        if ip_allowed(request, settings.SIMULATOR_ALLOWED_IPS):
+        if is_simulator(request):
             return True
-        # Right credentials from a refused address is most likely a wrong allowlist or a
-        # missing TRUSTED_PROXIES entry: say so, or the lock-out is silent.
-        logger.warning(
-            "simulator request refused by SIMULATOR_ALLOWED_IPS",
-            extra={
-                "client_ip": client_ip(request),
-                "remote_addr": request.META.get("REMOTE_ADDR", ""),
-                "x_forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR", ""),
-            },
-        )
+        if request.user is SIMULATOR:
+            # Right credentials from a refused address is most likely a wrong allowlist or
+            # a missing TRUSTED_PROXIES entry: say so, or the lock-out is silent.
+            logger.warning(
+                "simulator request refused by SIMULATOR_ALLOWED_IPS",
+                extra={
+                    "client_ip": client_ip(request),
+                    "remote_addr": request.META.get("REMOTE_ADDR", ""),
+                    "x_forwarded_for": request.META.get("HTTP_X_FORWARDED_FOR", ""),
+                },
+            )
         return False
 
 

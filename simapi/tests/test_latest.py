@@ -7,7 +7,7 @@ from django.db import connection
 from timeline import selectors
 from timeline.models import SimulatorState
 
-from .conftest import basic_auth
+from .conftest import SimulatorClient, basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -104,15 +104,7 @@ def test_another_database_connection_sees_the_value(sim):
     assert seen == [77]
 
 
-def test_latest_has_the_documented_shape(anonymous):
-    response = anonymous.get("/latest")
-    assert response["Content-Type"] == "application/json"
-    assert response.json() == {"latest": -1}
-
-
 def test_wrong_credentials_on_the_open_endpoint_record_nothing(sim):
-    from .conftest import SimulatorClient
-
     intruder = SimulatorClient(basic_auth("simulator", "guess"))
     assert intruder.get("/latest?latest=66").status_code == HTTPStatus.OK
     assert latest(sim) == -1

@@ -7,7 +7,7 @@ from django.urls import reverse
 from timeline.models import User
 from timeline.tests.factories import UserFactory
 
-from .conftest import assert_error
+from .conftest import SimulatorClient, assert_error, basic_auth
 
 pytestmark = pytest.mark.django_db
 
@@ -92,8 +92,6 @@ def test_the_sign_up_page_keeps_its_csrf_protection(db):
 
 
 def test_the_api_needs_no_csrf_token(db):
-    from .conftest import SimulatorClient, basic_auth
-
     sim = SimulatorClient(basic_auth(), enforce_csrf_checks=True)
     assert register(sim).status_code == HTTPStatus.NO_CONTENT
 

@@ -102,7 +102,7 @@ class Command(BaseCommand):
             )
 
         try:
-            connection(options["timeout"])
+            connection(options["timeout"])  # checks --base-url before anything is sent
         except ValueError as exc:
             raise CommandError(f"--base-url: {exc}") from exc
 
