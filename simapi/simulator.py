@@ -228,6 +228,7 @@ class ClientResult:
     """What one client saw: a latency per request (seconds) and its errors by kind."""
 
     latencies: list[float] = field(default_factory=list)
+    commands: list[str] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)
 
@@ -256,6 +257,7 @@ def replay_actions(
         except (OSError, http.client.HTTPException) as exc:
             problem = ("connection error", f"{type(exc).__name__}: {exc}")
         result.latencies.append(time.perf_counter() - started)
+        result.commands.append(action.command)
         if problem:
             kind, detail = problem
             result.error(
@@ -330,6 +332,7 @@ class Summary:
     max: float
     slow: int
     slow_threshold: float
+    by_command: dict[str, tuple[int, float, float]] = field(default_factory=dict)
 
     @property
     def error_count(self) -> int:
@@ -346,6 +349,12 @@ class Summary:
             f"latency: p50 {self.p50 * ms:.1f} ms, p95 {self.p95 * ms:.1f} ms, "
             f"p99 {self.p99 * ms:.1f} ms, max {self.max * ms:.1f} ms",
             f"slower than {self.slow_threshold:g} s: {self.slow}",
+        ]
+        lines += [
+            f"  {command}: {count} requests, p50 {p50 * ms:.1f} ms, p99 {p99 * ms:.1f} ms"
+            for command, (count, p50, p99) in self.by_command.items()
+        ]
+        lines += [
             f"errors: {self.error_count}",
         ]
         lines += [f"  {kind}: {count}" for kind, count in sorted(self.errors.items())]
@@ -359,9 +368,17 @@ def summarise(results: list[ClientResult], seconds: float, *, slow_threshold: fl
     latencies = sorted(latency for result in results for latency in result.latencies)
     errors: Counter = Counter()
     examples: list[str] = []
+    per_command: dict[str, list[float]] = {command: [] for command in COMMANDS}
     for result in results:
         errors.update(result.errors)
         examples += result.examples
+        for command, latency in zip(result.commands, result.latencies, strict=True):
+            per_command[command].append(latency)
+    by_command = {}
+    for command, values in per_command.items():
+        if values:
+            values.sort()
+            by_command[command] = (len(values), percentile(values, 0.5), percentile(values, 0.99))
     return Summary(
         requests=len(latencies),
         seconds=seconds,
@@ -373,6 +390,7 @@ def summarise(results: list[ClientResult], seconds: float, *, slow_threshold: fl
         max=latencies[-1] if latencies else 0.0,
         slow=sum(1 for latency in latencies if latency > slow_threshold),
         slow_threshold=slow_threshold,
+        by_command=by_command,
     )
 
 

@@ -180,7 +180,9 @@ def test_percentiles_use_the_nearest_rank():
 def test_the_summary_counts_errors_by_kind_and_slow_requests():
     first, second = simulator.ClientResult(), simulator.ClientResult()
     first.latencies = [0.001] * 98 + [0.5]
+    first.commands = ["tweet"] * 98 + ["register"]
     second.latencies = [0.002]
+    second.commands = ["follow"]
     first.error("tweet: HTTP 404", "#3 tweet 'x': not found")
     second.error("tweet: HTTP 404", "#3 tweet 'x #2': not found")
     second.error("register: timeout", "#0 register")
@@ -194,6 +196,8 @@ def test_the_summary_counts_errors_by_kind_and_slow_requests():
     assert "p99 2.0 ms, max 500.0 ms" in text
     assert "slower than 0.3 s: 1" in text
     assert "  tweet: HTTP 404: 2" in text
+    assert "  register: 1 requests, p50 500.0 ms, p99 500.0 ms" in text
+    assert "  tweet: 98 requests, p50 1.0 ms, p99 1.0 ms" in text
 
 
 def test_the_authorization_header_is_basic_auth():
