@@ -21,6 +21,7 @@ from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
+from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.renderers import JSONRenderer
@@ -148,6 +149,14 @@ class SimulatorJSONParser(JSONParser):
             raise exceptions.ParseError(f"JSON parse error - {exc}") from exc
 
 
+class AlwaysJSON(DefaultContentNegotiation):
+    """The protocol has one representation: answer JSON whatever `Accept` says, rather
+    than a 406 to a client that sends an unusual header."""
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
+
+
 def _error_text(detail) -> str:
     """One readable line from DRF's error detail (a string, list or field dict)."""
     if isinstance(detail, dict):
@@ -194,6 +203,7 @@ class SimulatorAPIView(APIView):
     permission_classes = [IsSimulator]
     parser_classes = [SimulatorJSONParser]
     renderer_classes = [JSONRenderer]
+    content_negotiation_class = AlwaysJSON
 
     def get_exception_handler(self):
         return exception_handler

@@ -145,3 +145,11 @@ def test_djangos_own_404_also_gets_the_json_error_body(sim, monkeypatch):
 
     monkeypatch.setattr("timeline.selectors.user_get", missing)
     assert_error(sim.get("/msgs/alice"), HTTPStatus.NOT_FOUND, "gone")
+
+
+@pytest.mark.parametrize("accept", ["text/html", "application/xml", "nonsense"])
+def test_any_accept_header_gets_json(sim, accept):
+    response = sim.get("/msgs", HTTP_ACCEPT=accept)
+    assert response.status_code == HTTPStatus.OK
+    assert response["Content-Type"] == "application/json"
+    assert response.json() == []
