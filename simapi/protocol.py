@@ -171,12 +171,16 @@ def _error_text(detail) -> str:
 
 
 def exception_handler(exc, context):
-    """Every 4xx as `{"status": N, "error_msg": "..."}`, the course API's error shape.
+    """Every 4xx as `{"status": N, "error_msg": "..."}`, the course API's error shape; a
+    ServiceError from timeline's services is a 400 with its message.
 
     Anything DRF does not recognise still propagates, so real bugs stay 500s that are logged.
     """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
+    elif isinstance(exc, services.ServiceError):
+        # MiniTwit refused the request, with the text the web pages show too.
+        exc = exceptions.ValidationError(exc.message)
     response = drf_exception_handler(exc, context)
     if response is None:
         return None

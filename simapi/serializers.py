@@ -47,31 +47,21 @@ class LatestOutputSerializer(serializers.Serializer):
     )
 
 
-class RegisterInputSerializer(serializers.Serializer):
-    # Optional here so that a missing field gets the original sign-up texts from
+def _needed_text(help_text: str) -> ProtocolText:
+    # Optional to DRF so that a missing field gets the original sign-up texts from
     # services.user_register ("You have to enter a username"), not DRF's.
-    username = ProtocolText(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        default="",
-        help_text="Needed. 1-150 characters; case-sensitive; no leading or trailing space, "
-        '"/" or control characters.',
+    return ProtocolText(
+        required=False, allow_blank=True, allow_null=True, default="", help_text=help_text
     )
-    email = ProtocolText(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        default="",
-        help_text='Needed. Must contain "@".',
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = _needed_text(
+        "Needed. 1-150 characters; case-sensitive; no leading or trailing space, "
+        '"/" or control characters.'
     )
-    pwd = ProtocolText(
-        required=False,
-        allow_blank=True,
-        allow_null=True,
-        default="",
-        help_text="Needed. Any non-empty text.",
-    )
+    email = _needed_text('Needed. Must contain "@".')
+    pwd = _needed_text("Needed. Any non-empty text.")
 
 
 class MessageInputSerializer(serializers.Serializer):

@@ -1,8 +1,9 @@
 """The simulator API: one view per operation. Each parses its input, calls one of
 timeline's selectors or services (the same ones the web pages call) and answers.
 
-Authentication, `latest`, body parsing and error bodies come from SimulatorAPIView
-(simapi/protocol.py). The protocol is described in docs/api.md.
+Authentication, `latest`, body parsing and error bodies (a services.ServiceError is a 400
+with its text) come from SimulatorAPIView (simapi/protocol.py). The protocol is described
+in docs/api.md.
 """
 
 from functools import wraps
@@ -10,7 +11,7 @@ from http import HTTPStatus
 
 from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
@@ -130,12 +131,7 @@ class RegisterView(SimulatorAPIView):
     )
     def post(self, request):
         data = _valid(RegisterInputSerializer, request.data)
-        try:
-            services.user_register(
-                username=data["username"], email=data["email"], password=data["pwd"]
-            )
-        except services.ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        services.user_register(username=data["username"], email=data["email"], password=data["pwd"])
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -175,10 +171,7 @@ class UserMessagesView(SimulatorAPIView):
     def post(self, request, username: str):
         author = _user_or_404(username)
         data = _valid(MessageInputSerializer, request.data)
-        try:
-            services.message_create(author=author, text=data["content"])
-        except services.ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        services.message_create(author=author, text=data["content"])
         return Response(status=HTTPStatus.NO_CONTENT)
 
 
@@ -211,11 +204,8 @@ class FollowsView(SimulatorAPIView):
         user = _user_or_404(username)
         data = _valid(FollowInputSerializer, request.data)
         other = _user_or_404(data.get("follow", data.get("unfollow")))
-        try:
-            if "follow" in data:
-                services.follow_create(follower=user, followed=other)
-            else:
-                services.follow_delete(follower=user, followed=other)
-        except services.ServiceError as exc:
-            raise ValidationError(exc.message) from exc
+        if "follow" in data:
+            services.follow_create(follower=user, followed=other)
+        else:
+            services.follow_delete(follower=user, followed=other)
         return Response(status=HTTPStatus.NO_CONTENT)

@@ -7,7 +7,8 @@ from http import HTTPStatus
 import pytest
 from django.test import Client
 
-from timeline.tests.factories import UserFactory
+# The web UI's users, shared rather than defined twice.
+from timeline.tests.conftest import alice, bob  # noqa: F401
 
 
 def basic_auth(username: str = "simulator", password: str = "super_safe!") -> str:
@@ -55,13 +56,3 @@ def sim():
 @pytest.fixture
 def anonymous():
     return SimulatorClient()
-
-
-@pytest.fixture
-def alice(db):
-    return UserFactory(username="alice", email="alice@example.com")
-
-
-@pytest.fixture
-def bob(db):
-    return UserFactory(username="bob", email="bob@example.com")

@@ -32,6 +32,14 @@ def simulate(*args) -> tuple[str, str]:
     return out.getvalue(), err.getvalue()
 
 
+def simulate_failing(*args, match: str) -> str:
+    """Run a replay that must fail with `match`; return what it printed."""
+    out = StringIO()
+    with pytest.raises(CommandError, match=match):
+        call_command("simulate", *map(str, args), stdout=out, stderr=StringIO())
+    return out.getvalue()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_replay_sends_everything_and_verify_reads_it_back(live_server, scenario):
     out, err = simulate(scenario, "--base-url", live_server.url, "--timeout", "5", "--verify")
@@ -78,23 +86,19 @@ def test_a_limit_replays_only_the_first_actions(live_server, scenario):
 @pytest.mark.django_db(transaction=True)
 def test_errors_are_counted_by_kind_and_fail_the_command(live_server, scenario):
     simulate(scenario, "--base-url", live_server.url, "--timeout", "5", "--quiet")
-    out, err = StringIO(), StringIO()
-    with pytest.raises(CommandError, match="3 request error"):
-        call_command(
-            "simulate",
-            str(scenario),
-            "--base-url",
-            live_server.url,
-            "--timeout",
-            "5",
-            "--limit",
-            "3",
-            "--quiet",
-            stdout=out,
-            stderr=err,
-        )
-    assert "register: HTTP 400: 3" in out.getvalue()
-    assert "The username is already taken" in out.getvalue()
+    out = simulate_failing(
+        scenario,
+        "--base-url",
+        live_server.url,
+        "--timeout",
+        "5",
+        "--limit",
+        "3",
+        "--quiet",
+        match="3 request error",
+    )
+    assert "register: HTTP 400: 3" in out
+    assert "The username is already taken" in out
 
 
 @pytest.mark.django_db(transaction=True)
@@ -125,22 +129,17 @@ def test_verify_notices_a_site_that_does_not_hold_what_the_scenario_implies(live
 
 @pytest.mark.django_db(transaction=True)
 def test_wrong_credentials_are_403_errors(live_server, scenario):
-    out = StringIO()
-    with pytest.raises(CommandError):
-        call_command(
-            "simulate",
-            str(scenario),
-            "--base-url",
-            live_server.url,
-            "--password",
-            "nope",
-            "--quiet",
-            "--timeout",
-            "5",
-            stdout=out,
-            stderr=StringIO(),
-        )
-    assert "register: HTTP 403: 3" in out.getvalue()
+    out = simulate_failing(
+        scenario,
+        "--base-url",
+        live_server.url,
+        "--password",
+        "nope",
+        "--timeout",
+        "5",
+        match="request error",
+    )
+    assert "register: HTTP 403: 3" in out
     assert not User.objects.exists()
 
 
@@ -149,50 +148,43 @@ def test_a_server_that_does_not_answer_in_time_gives_timeouts(scenario):
         silent.bind(("127.0.0.1", 0))
         silent.listen(16)  # accepts connections (the kernel does) but never answers
         url = f"http://127.0.0.1:{silent.getsockname()[1]}"
-        out = StringIO()
-        with pytest.raises(CommandError, match="2 request error"):
-            call_command(
-                "simulate",
-                str(scenario),
-                "--base-url",
-                url,
-                "--limit",
-                "2",
-                "--timeout",
-                "0.2",
-                "--quiet",
-                stdout=out,
-                stderr=StringIO(),
-            )
-    assert "register: timeout: 2" in out.getvalue()
-    assert "slower than 0.3 s: 0" in out.getvalue()
+        out = simulate_failing(
+            scenario,
+            "--base-url",
+            url,
+            "--limit",
+            "2",
+            "--timeout",
+            "0.2",
+            "--quiet",
+            match="2 request error",
+        )
+    assert "register: timeout: 2" in out
+    assert "slower than 0.3 s: 0" in out
 
 
 def test_no_server_at_all_gives_connection_errors(scenario):
     with socket.socket() as placeholder:
         placeholder.bind(("127.0.0.1", 0))
         port = placeholder.getsockname()[1]
-    out = StringIO()
-    with pytest.raises(CommandError):
-        call_command(
-            "simulate",
-            str(scenario),
-            "--base-url",
-            f"http://127.0.0.1:{port}",
-            "--limit",
-            "1",
-            "--quiet",
-            stdout=out,
-            stderr=StringIO(),
-        )
-    assert "register: connection error: 1" in out.getvalue()
+    out = simulate_failing(
+        scenario,
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--limit",
+        "1",
+        "--quiet",
+        match="1 request error",
+    )
+    assert "register: connection error: 1" in out
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (["--base-url", "localhost:8000"], "not an http"),
-        (["--base-url", "http://127.0.0.1:9", "--clients", "0"], "invalid _positive_int"),
+        (["--base-url", "http://127.0.0.1:9", "--clients", "0"], "--clients: must be a whole"),
+        (["--base-url", "http://127.0.0.1:9", "--timeout", "-1"], "--timeout: must be a number"),
     ],
 )
 def test_bad_options_are_refused(scenario, args, message):
