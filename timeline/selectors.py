@@ -37,6 +37,12 @@ def user_get(*, username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
+def users_by_name(*, usernames: list[str]) -> dict[str, User]:
+    """The users with these exact names, by name, in one query (unknown names are absent)."""
+    names = [name for name in usernames if "\x00" not in name]
+    return {user.username: user for user in User.objects.filter(username__in=names)}
+
+
 def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:
     return _page(Message.objects.visible(), page=page, per_page=per_page)
 
