@@ -11,3 +11,19 @@ def _fast_password_hashing(settings):
         "django.contrib.auth.hashers.MD5PasswordHasher",
         *settings.PASSWORD_HASHERS,
     ]
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    # On SQLite, tests get a database file rather than Django's shared-cache in-memory one:
+    # the shared cache answers a second concurrent writer with "database table is locked"
+    # at once, so tests with threads (simapi/tests/test_concurrency.py) could not show how
+    # the real database (a WAL file with a busy timeout) behaves.
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    # ENGINE may be django-prometheus' wrapper of the SQLite backend.
+    if database["ENGINE"].endswith(".sqlite3"):
+        database.setdefault("TEST", {})["NAME"] = str(
+            tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
+        )

@@ -39,7 +39,8 @@ def _user_id(request: HttpRequest) -> int | None:
     user = getattr(user, "_wrapped", user)  # Django's lazy request.user
     if user is None or user is empty or not user.is_authenticated:
         return None
-    return user.pk
+    # The simulator API authenticates a principal that is not a MiniTwit user (no pk).
+    return getattr(user, "pk", None)
 
 
 class RequestLogMiddleware:

@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "django_prometheus",
+    "drf_spectacular_sidecar",
     "timeline",
     "simapi",
 ]
@@ -241,6 +242,37 @@ ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
 # The course simulator sends exactly these credentials; override them for a private deployment.
 SIMULATOR_USERNAME = envstr("SIMULATOR_USERNAME", "simulator")
 SIMULATOR_PASSWORD = envstr("SIMULATOR_PASSWORD", "super_safe!")
+# Client addresses (or CIDR networks) allowed to use the simulator API, as seen through
+# TRUSTED_PROXIES; "*" (also what an empty value means) allows any. Checked here, so a typo
+# stops the start-up instead of silently locking the simulator out.
+SIMULATOR_ALLOWED_IPS = envlist("SIMULATOR_ALLOWED_IPS", "*") or ["*"]
+for _entry in SIMULATOR_ALLOWED_IPS:
+    if _entry != "*":
+        try:
+            ipaddress.ip_network(_entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(
+                f"SIMULATOR_ALLOWED_IPS: {_entry!r} is not an address"
+            ) from exc
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # The simulator API brings its own authentication (simapi/protocol.py); DRF's defaults
+    # would look Basic credentials up as Django users on every request.
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "MiniTwit simulator API",
+    "DESCRIPTION": "The ITU DevOps course simulator's protocol. See docs/api.md.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_AUTHENTICATION": [],
+    # Swagger UI from our own static files (drf-spectacular-sidecar), not a CDN: the docs
+    # page works on a server without internet access, and no third party sees its visitors.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30

@@ -32,7 +32,16 @@ def _page(queryset, *, page: int, per_page: int) -> MessagePage:
 
 def user_get(*, username: str) -> User | None:
     """The user with exactly this name (case-sensitive, as in the original MiniTwit)."""
+    if "\x00" in username:
+        # PostgreSQL rejects NUL in a query string (a 500), and no valid name contains one.
+        return None
     return User.objects.filter(username=username).first()
+
+
+def users_by_name(*, usernames: list[str]) -> dict[str, User]:
+    """The users with these exact names, by name, in one query (unknown names are absent)."""
+    names = [name for name in usernames if "\x00" not in name]
+    return {user.username: user for user in User.objects.filter(username__in=names)}
 
 
 def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:

@@ -1,0 +1,96 @@
+"""Small input and output serializers, one per shape the protocol exchanges.
+
+They only check shapes and types; MiniTwit's rules (and their texts) live in
+timeline/services.py, which the web UI shares.
+"""
+
+from rest_framework import serializers
+
+from .protocol import ProtocolText
+
+DEFAULT_NO = 100
+# Large enough for `manage.py simulate --verify` to read back every user's messages and
+# follows (the course scenario's busiest user has 769 messages; nobody follows more than
+# 200), small enough that one request cannot ask the server for a whole table.
+MAX_NO = 10_000
+
+
+class NoQuerySerializer(serializers.Serializer):
+    no = serializers.IntegerField(
+        required=False,
+        default=DEFAULT_NO,
+        min_value=0,
+        help_text=f"How many to return (default {DEFAULT_NO}); values above {MAX_NO} "
+        f"return {MAX_NO}.",
+        error_messages={
+            "invalid": "no must be a whole number.",
+            "min_value": "no cannot be negative.",
+            "max_string_length": "no must be a whole number.",
+        },
+    )
+
+    def validate_no(self, value: int) -> int:
+        return min(value, MAX_NO)
+
+
+class LatestQuerySerializer(serializers.Serializer):
+    latest = serializers.IntegerField(
+        required=False,
+        help_text="The simulator's id for this request, stored for GET /latest when the "
+        "request is authorized. A value that is not a 64-bit integer is ignored.",
+    )
+
+
+class LatestOutputSerializer(serializers.Serializer):
+    latest = serializers.IntegerField(
+        help_text="The last `latest` an authorized request carried, or -1 before any."
+    )
+
+
+def _needed_text(help_text: str) -> ProtocolText:
+    # Optional to DRF so that a missing field gets the original sign-up texts from
+    # services.user_register ("You have to enter a username"), not DRF's.
+    return ProtocolText(
+        required=False, allow_blank=True, allow_null=True, default="", help_text=help_text
+    )
+
+
+class RegisterInputSerializer(serializers.Serializer):
+    username = _needed_text(
+        "Needed. 1-150 characters; case-sensitive; no leading or trailing space, "
+        '"/" or control characters.'
+    )
+    email = _needed_text('Needed. Must contain "@".')
+    pwd = _needed_text("Needed. Any non-empty text.")
+
+
+class MessageInputSerializer(serializers.Serializer):
+    content = ProtocolText(allow_blank=True, help_text="1 to 1000 characters.")
+
+
+class MessageOutputSerializer(serializers.Serializer):
+    content = serializers.CharField(source="text")
+    pub_date = serializers.DateTimeField(
+        help_text="When the message was posted: RFC 3339 date-time in UTC, with "
+        "microseconds, e.g. 2026-03-01T12:00:00.123456Z."
+    )
+    user = serializers.CharField(source="author.username", help_text="The author's username.")
+
+
+class FollowInputSerializer(serializers.Serializer):
+    follow = ProtocolText(required=False, help_text="Username to start following.")
+    unfollow = ProtocolText(required=False, help_text="Username to stop following.")
+
+    def validate(self, attrs):
+        if len(attrs) != 1:
+            raise serializers.ValidationError(
+                'Give exactly one of "follow" or "unfollow", with a username.'
+            )
+        return attrs
+
+
+class FollowsOutputSerializer(serializers.Serializer):
+    follows = serializers.ListField(
+        child=serializers.CharField(),
+        help_text="Usernames this user follows, in the order they were followed.",
+    )

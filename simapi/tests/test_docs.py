@@ -1,0 +1,67 @@
+"""The API's docs page works on a server without internet access: Swagger UI comes from
+our own static files (drf-spectacular-sidecar), not a CDN."""
+
+import os
+import re
+import shutil
+import subprocess
+from http import HTTPStatus
+
+import pytest
+from django.contrib.staticfiles import finders
+from django.test import Client
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+@pytest.fixture
+def page(db):
+    response = Client().get("/api/docs/")
+    assert response.status_code == HTTPStatus.OK
+    return response.text
+
+
+def test_the_docs_page_loads_its_assets_from_this_site(page):
+    assets = re.findall(r'(?:src|href)="([^"]+)"', page)
+    assert assets, page
+    for url in assets:
+        assert url.startswith("/static/"), f"{url} is not served by this site"
+        assert finders.find(url.removeprefix("/static/")), f"{url} is not in the static files"
+    assert "cdn." not in page and "https://" not in page
+
+
+def test_the_docs_page_reads_this_sites_schema(page):
+    assert '"/api/schema/"' in page
+
+
+def test_the_schema_needs_no_credentials(db):
+    assert Client().get("/api/schema/").status_code == HTTPStatus.OK
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_the_docs_page_shows_every_endpoint_in_a_real_browser(live_server, tmp_path):
+    if not os.access(CHROMIUM, os.X_OK):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"{CHROMIUM} is missing and REQUIRE_BROWSER=1")
+        pytest.skip(f"{CHROMIUM} is missing")
+    result = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            f"--user-data-dir={tmp_path}",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            f"{live_server.url}/api/docs/",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    dom = result.stdout
+    for path in ["/latest", "/register", "/msgs", "/msgs/{username}", "/fllws/{username}"]:
+        assert f'data-path="{path}"' in dom, result.stderr[-2000:]
+    assert "MiniTwit simulator API" in dom

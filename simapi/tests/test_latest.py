@@ -1,0 +1,110 @@
+import threading
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+
+from timeline import selectors
+from timeline.models import SimulatorState
+
+from .conftest import SimulatorClient, basic_auth
+
+pytestmark = pytest.mark.django_db
+
+
+def latest(client) -> int:
+    response = client.get("/latest")
+    assert response.status_code == HTTPStatus.OK
+    return response.json()["latest"]
+
+
+def test_latest_is_minus_one_before_any_request(sim):
+    assert sim.get("/latest").json() == {"latest": -1}
+
+
+def test_a_requests_latest_is_what_get_latest_returns(sim, alice):
+    assert sim.post("/msgs/alice?latest=17", {"content": "hi"}).status_code == 204
+    assert latest(sim) == 17
+
+
+def test_every_endpoint_records_latest(sim, alice, bob):
+    requests = [
+        lambda: sim.post("/register?latest=1", {"username": "c", "email": "c@x", "pwd": "p"}),
+        lambda: sim.get("/msgs?latest=2"),
+        lambda: sim.get("/msgs/alice?latest=3"),
+        lambda: sim.post("/msgs/alice?latest=4", {"content": "x"}),
+        lambda: sim.get("/fllws/alice?latest=5"),
+        lambda: sim.post("/fllws/alice?latest=6", {"follow": "bob"}),
+        lambda: sim.get("/latest?latest=7"),
+    ]
+    for expected, send in enumerate(requests, start=1):
+        assert send().status_code < 300
+        assert latest(sim) == expected
+
+
+def test_the_last_value_received_wins_even_when_smaller(sim):
+    sim.get("/msgs?latest=500")
+    sim.get("/msgs?latest=3")
+    assert latest(sim) == 3
+
+
+def test_a_request_that_fails_still_counts_as_received(sim):
+    assert sim.post("/msgs/nobody?latest=41", {"content": "x"}).status_code == 404
+    assert latest(sim) == 41
+
+
+@pytest.mark.parametrize(
+    "value", ["abc", "1.5", "", "0x10", " 7", "٣", "99999999999999999999999", "%00"]
+)
+def test_a_latest_that_is_not_an_integer_is_ignored(sim, value):
+    sim.get("/msgs?latest=5")
+    response = sim.get(f"/msgs?latest={value}")
+    assert response.status_code == HTTPStatus.OK
+    assert latest(sim) == 5
+
+
+def test_the_whole_64_bit_range_is_stored(sim):
+    sim.get(f"/msgs?latest={2**63 - 1}")
+    assert latest(sim) == 2**63 - 1
+    sim.get(f"/msgs?latest={-(2**63)}")
+    assert latest(sim) == -(2**63)
+
+
+def test_reading_latest_needs_no_credentials(sim, anonymous):
+    sim.get("/msgs?latest=9")
+    assert latest(anonymous) == 9
+
+
+def test_an_anonymous_latest_is_not_recorded_even_on_the_open_endpoint(sim, anonymous):
+    sim.get("/msgs?latest=9")
+    assert anonymous.get("/latest?latest=1000").json() == {"latest": 9}
+    assert latest(sim) == 9
+
+
+def test_the_value_lives_in_the_database_not_in_the_process(sim):
+    sim.get("/msgs?latest=1234")
+    assert SimulatorState.objects.get(pk=1).latest == 1234
+
+
+@pytest.mark.django_db(transaction=True)
+def test_another_database_connection_sees_the_value(sim):
+    # Another thread has its own connection, as another gunicorn worker or replica would.
+    sim.get("/msgs?latest=77")
+    seen = []
+
+    def read():
+        try:
+            seen.append(selectors.latest_value())
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=read)
+    thread.start()
+    thread.join()
+    assert seen == [77]
+
+
+def test_wrong_credentials_on_the_open_endpoint_record_nothing(sim):
+    intruder = SimulatorClient(basic_auth("simulator", "guess"))
+    assert intruder.get("/latest?latest=66").status_code == HTTPStatus.OK
+    assert latest(sim) == -1

@@ -1,0 +1,216 @@
+"""The simulator client's plain parts: reading scenarios, namespacing clients, the requests
+it sends, the state a scenario implies, and the latency summary."""
+
+import base64
+import json
+
+import pytest
+
+from simapi import simulator
+from simapi.simulator import Action
+
+# A small scenario in the course's format, with every command and every quirk the real one
+# has: passwords with quotes and backslashes, a second follow of someone already followed,
+# an unfollow of someone not followed, and a re-follow after an unfollow.
+SCENARIO = (
+    "\n".join(
+        "\t".join(row)
+        for row in [
+            (
+                "0",
+                "0",
+                "1582246860738",
+                "register",
+                "Roger Histand",
+                "Roger+Histand@hotmail.com",
+                "]=)[X{Km{z",
+            ),
+            (
+                "1",
+                "13700323",
+                "1582260561061",
+                "register",
+                "Wendell Ballan",
+                "Wendell-Ballan@gmail.com",
+                "6cl_[\\",
+            ),
+            (
+                "2",
+                "5867164",
+                "1582266428225",
+                "register",
+                "Nathan Sirmon",
+                "Nathan+Sirmon@dtu.dk",
+                'Qm"oZ=.D0',
+            ),
+            (
+                "3",
+                "3614448",
+                "1582270042673",
+                "tweet",
+                "Roger Histand",
+                "“Then I was fairly within,” he said.",
+            ),
+            ("4", "1", "1582270042674", "follow", "Roger Histand", "Wendell Ballan"),
+            ("5", "1", "1582270042675", "follow", "Roger Histand", "Nathan Sirmon"),
+            ("6", "1", "1582270042676", "follow", "Roger Histand", "Wendell Ballan"),
+            ("7", "1", "1582270042677", "unfollow", "Nathan Sirmon", "Roger Histand"),
+            ("8", "1", "1582270042678", "tweet", "Roger Histand", "Second"),
+            ("9", "1", "1582270042679", "unfollow", "Roger Histand", "Wendell Ballan"),
+            ("10", "1", "1582270042680", "follow", "Roger Histand", "Wendell Ballan"),
+            ("11", "1", "1582270042681", "tweet", "Wendell Ballan", "Hello"),
+        ]
+    )
+    + "\n"
+)
+
+
+@pytest.fixture
+def actions():
+    return simulator.parse_scenario(SCENARIO.splitlines(keepends=True))
+
+
+def test_rows_become_actions_with_every_column_kept_exactly(actions):
+    assert len(actions) == 12
+    assert actions[1] == Action(
+        1, "register", "Wendell Ballan", "Wendell-Ballan@gmail.com", "6cl_[\\"
+    )
+    assert actions[2].password == 'Qm"oZ=.D0'
+    assert actions[3] == Action(3, "tweet", "Roger Histand", "“Then I was fairly within,” he said.")
+    assert actions[7] == Action(7, "unfollow", "Nathan Sirmon", "Roger Histand")
+
+
+def test_a_limit_keeps_the_first_rows(actions):
+    limited = simulator.parse_scenario(SCENARIO.splitlines(keepends=True), limit=4)
+    assert limited == actions[:4]
+
+
+def test_windows_line_ends_and_blank_lines_are_fine(actions):
+    assert simulator.parse_scenario(SCENARIO.replace("\n", "\r\n\r\n").splitlines(True)) == actions
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("0\t0\t1\tregister\tbob\n", "expected 6 or 7"),
+        ("x\t0\t1\ttweet\tbob\thi\n", "not an integer"),
+        ("0\t0\t1\tretweet\tbob\thi\n", "unknown command 'retweet'"),
+        ("0\t0\t1\tregister\tbob\tbob@x\n", "needs a password"),
+    ],
+)
+def test_malformed_rows_are_reported_with_their_line(line, message):
+    with pytest.raises(simulator.ScenarioError, match=message) as error:
+        simulator.parse_scenario(["0\t0\t1\ttweet\ta\tb\n", line])
+    assert "line 2" in str(error.value)
+
+
+def test_the_first_client_uses_the_scenarios_names(actions):
+    assert simulator.namespaced(actions, 1) == actions
+
+
+def test_other_clients_get_their_own_usernames_everywhere(actions):
+    second = simulator.namespaced(actions, 2)
+    assert second[0].user == "Roger Histand #2"
+    assert second[0].argument == "Roger+Histand@hotmail.com"  # an email, not a name
+    assert second[3].argument == actions[3].argument  # a text, not a name
+    assert second[4] == Action(4, "follow", "Roger Histand #2", "Wendell Ballan #2")
+    names = {a.user for a in actions}
+    assert not names & {a.user for a in second}
+
+
+def test_each_command_becomes_the_course_simulators_request(actions):
+    register = simulator.request_for(actions[0])
+    assert (register.method, register.path) == ("POST", "/register?latest=0")
+    assert register.body == {
+        "username": "Roger Histand",
+        "email": "Roger+Histand@hotmail.com",
+        "pwd": "]=)[X{Km{z",
+    }
+    tweet = simulator.request_for(actions[3])
+    assert tweet.path == "/msgs/Roger%20Histand?latest=3"
+    assert tweet.body == {"content": actions[3].argument}
+    assert simulator.request_for(actions[4]).body == {"follow": "Wendell Ballan"}
+    unfollow = simulator.request_for(actions[7])
+    assert (unfollow.path, unfollow.body) == (
+        "/fllws/Nathan%20Sirmon?latest=7",
+        {"unfollow": "Roger Histand"},
+    )
+
+
+def test_names_are_quoted_as_one_path_segment():
+    action = Action(1, "tweet", "a/b #2?x", "hi")
+    assert simulator.request_for(action).path == "/msgs/a%2Fb%20%232%3Fx?latest=1"
+
+
+def test_the_expected_state_follows_the_sites_rules(actions):
+    state = simulator.expected_state(actions)
+    assert state.users == ["Roger Histand", "Wendell Ballan", "Nathan Sirmon"]
+    assert state.messages["Roger Histand"] == [actions[3].argument, "Second"]
+    assert state.messages["Nathan Sirmon"] == []
+    # Re-following after an unfollow puts the name at the end, as a new follow row would.
+    assert list(state.follows["Roger Histand"]) == ["Nathan Sirmon", "Wendell Ballan"]
+    assert list(state.follows["Nathan Sirmon"]) == []
+    assert (len(state.users), state.message_count, state.follow_count) == (3, 3, 2)
+
+
+def test_actions_the_site_refuses_change_nothing_in_the_expected_state():
+    state = simulator.expected_state(
+        [
+            Action(0, "register", "amy", "amy@x", "p"),
+            Action(1, "register", "amy", "amy2@x", "p"),
+            Action(2, "tweet", "ghost", "boo"),
+            Action(3, "follow", "amy", "ghost"),
+            Action(4, "follow", "amy", "amy"),
+            Action(5, "follow", "ghost", "amy"),
+        ]
+    )
+    assert state.users == ["amy"]
+    assert (state.message_count, state.follow_count) == (0, 0)
+
+
+def test_percentiles_use_the_nearest_rank():
+    values = [float(v) for v in range(1, 101)]
+    assert simulator.percentile(values, 0.50) == 50
+    assert simulator.percentile(values, 0.99) == 99
+    assert simulator.percentile(values, 1.0) == 100
+    assert simulator.percentile([7.0], 0.99) == 7
+    assert simulator.percentile([], 0.5) == 0
+
+
+def test_the_summary_counts_errors_by_kind_and_slow_requests():
+    first, second = simulator.ClientResult(), simulator.ClientResult()
+    first.latencies = [0.001] * 98 + [0.5]
+    first.commands = ["tweet"] * 98 + ["register"]
+    second.latencies = [0.002]
+    second.commands = ["follow"]
+    first.error("tweet: HTTP 404", "#3 tweet 'x': not found")
+    second.error("tweet: HTTP 404", "#3 tweet 'x #2': not found")
+    second.error("register: timeout", "#0 register")
+    summary = simulator.summarise([first, second], 2.0, slow_threshold=0.3)
+    assert (summary.requests, summary.throughput) == (100, 50.0)
+    assert summary.error_count == 3
+    assert summary.errors == {"tweet: HTTP 404": 2, "register: timeout": 1}
+    assert (summary.p50, summary.max, summary.slow) == (0.001, 0.5, 1)
+    text = "\n".join(summary.lines())
+    assert "requests: 100 in 2.0 s, 50.0 req/s" in text
+    assert "p99 2.0 ms, max 500.0 ms" in text
+    assert "slower than 0.3 s: 1" in text
+    assert "  tweet: HTTP 404: 2" in text
+    assert "  register: 1 requests, p50 500.0 ms, p99 500.0 ms" in text
+    assert "  tweet: 98 requests, p50 1.0 ms, p99 1.0 ms" in text
+
+
+def test_the_authorization_header_is_basic_auth():
+    header = simulator.basic_authorization("simulator", "super_safe!")
+    assert header == "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh"
+    assert base64.b64decode(header.split()[1]) == b"simulator:super_safe!"
+
+
+def test_a_base_url_must_be_http():
+    with pytest.raises(ValueError, match="not an http"):
+        simulator.Connection("ftp://x", timeout=1, keepalive=True, authorization="")
+
+
+def test_json_bodies_round_trip_unicode_exactly(actions):
+    body = simulator.request_for(actions[3]).body
+    assert json.loads(json.dumps(body)) == {"content": "“Then I was fairly within,” he said."}

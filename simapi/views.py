@@ -1,0 +1,221 @@
+"""The simulator API: one view per operation. Each parses its input, calls one of
+timeline's selectors or services (the same ones the web pages call) and answers.
+
+Authentication, `latest`, body parsing and error bodies (a services.ServiceError is a 400
+with its text) come from SimulatorAPIView (simapi/protocol.py). The protocol is described
+in docs/api.md.
+"""
+
+from functools import wraps
+from http import HTTPStatus
+
+from django.views.decorators.csrf import csrf_protect
+from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework.exceptions import NotFound
+from rest_framework.permissions import AllowAny
+from rest_framework.response import Response
+
+from timeline import selectors, services
+from timeline import views as timeline_views
+from timeline.models import User
+
+from .protocol import ErrorSerializer, SimulatorAPIView
+from .serializers import (
+    FollowInputSerializer,
+    FollowsOutputSerializer,
+    LatestOutputSerializer,
+    LatestQuerySerializer,
+    MessageInputSerializer,
+    MessageOutputSerializer,
+    NoQuerySerializer,
+    RegisterInputSerializer,
+)
+
+FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
+
+_ERRORS = {
+    HTTPStatus.BAD_REQUEST: "Invalid input; `error_msg` says what.",
+    HTTPStatus.FORBIDDEN: "Missing or wrong simulator credentials, or a client address "
+    "outside SIMULATOR_ALLOWED_IPS. Nothing was changed.",
+    HTTPStatus.NOT_FOUND: "No such user.",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The body is larger than the server accepts.",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "The body is not JSON (Content-Type: application/json).",
+}
+
+
+def _responses(success: dict, *errors: HTTPStatus) -> dict:
+    """The documented responses of one operation: its success, then its 4xx bodies."""
+    documented = dict(success)
+    for status in (HTTPStatus.FORBIDDEN, *errors):
+        documented[status.value] = OpenApiResponse(ErrorSerializer, description=_ERRORS[status])
+    return documented
+
+
+_BODY_ERRORS = (
+    HTTPStatus.BAD_REQUEST,
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+)
+_NO_CONTENT = {204: OpenApiResponse(description="Done; no body.")}
+_MESSAGES = {
+    200: OpenApiResponse(
+        MessageOutputSerializer(many=True),
+        description="Newest first (posting order breaks ties); flagged messages and "
+        "deactivated users' messages are left out.",
+    )
+}
+
+
+def _valid(serializer_class, data) -> dict:
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
+
+
+def _no_such_user(username: str) -> str:
+    return f'There is no user named "{username}".'
+
+
+def _user_or_404(username: str) -> User:
+    user = selectors.user_get(username=username)
+    if user is None:
+        raise NotFound(_no_such_user(username))
+    return user
+
+
+def _no(request) -> int:
+    return _valid(NoQuerySerializer, request.query_params)["no"]
+
+
+class LatestView(SimulatorAPIView):
+    # Open like the course's reference: the value is only a request counter, and monitoring
+    # can read it without the simulator's password. Recording a `latest` still needs it.
+    permission_classes = [AllowAny]
+
+    @extend_schema(
+        operation_id="latest_get",
+        summary="The last `latest` received",
+        description="Open to anyone. A `latest` sent to this endpoint is recorded (and "
+        "returned) only when the request carries the simulator's credentials.",
+        parameters=[LatestQuerySerializer],
+        responses={200: OpenApiResponse(LatestOutputSerializer, description="The value.")},
+        auth=[],
+    )
+    def get(self, request):
+        return Response({"latest": selectors.latest_value()})
+
+
+class RegisterView(SimulatorAPIView):
+    """POST /register with a JSON body. /register is shared with the HTML sign-up page."""
+
+    @classmethod
+    def as_view(cls, **initkwargs):
+        # Form posts and GETs go to the web page exactly as before, CSRF protection included;
+        # every other POST is the API's (which only accepts JSON). The wrapper keeps the
+        # API view's attributes so DRF's schema generator and resolver_match still see it.
+        api = super().as_view(**initkwargs)
+        page = csrf_protect(timeline_views.register_view)
+
+        @wraps(api)
+        def register(request, *args, **kwargs):
+            if request.method == "POST" and request.content_type not in FORM_CONTENT_TYPES:
+                return api(request, *args, **kwargs)
+            return page(request, *args, **kwargs)
+
+        return register
+
+    @extend_schema(
+        operation_id="register",
+        summary="Register a user",
+        description="Checks, in this order and with the web form's texts: a username, an "
+        'email with "@", a password, a valid and free username.',
+        parameters=[LatestQuerySerializer],
+        request=RegisterInputSerializer,
+        responses=_responses(_NO_CONTENT, *_BODY_ERRORS),
+    )
+    def post(self, request):
+        data = _valid(RegisterInputSerializer, request.data)
+        services.user_register(username=data["username"], email=data["email"], password=data["pwd"])
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class MessagesView(SimulatorAPIView):
+    @extend_schema(
+        operation_id="msgs_get",
+        summary="Newest messages of everyone",
+        parameters=[NoQuerySerializer, LatestQuerySerializer],
+        responses=_responses(_MESSAGES, HTTPStatus.BAD_REQUEST),
+    )
+    def get(self, request):
+        messages = selectors.latest_messages(limit=_no(request))
+        return Response(MessageOutputSerializer(messages, many=True).data)
+
+
+class UserMessagesView(SimulatorAPIView):
+    @extend_schema(
+        operation_id="msgs_user_get",
+        summary="Newest messages of one user",
+        parameters=[NoQuerySerializer, LatestQuerySerializer],
+        responses=_responses(_MESSAGES, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
+    )
+    def get(self, request, username: str):
+        author = _user_or_404(username)
+        messages = selectors.latest_messages(limit=_no(request), author=author)
+        return Response(MessageOutputSerializer(messages, many=True).data)
+
+    @extend_schema(
+        operation_id="msgs_user_post",
+        summary="Post a message as this user",
+        description="The text is stored exactly as sent: 1 to 1000 characters, no control "
+        "characters other than newline, carriage return and tab.",
+        parameters=[LatestQuerySerializer],
+        request=MessageInputSerializer,
+        responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
+    )
+    def post(self, request, username: str):
+        author = _user_or_404(username)
+        data = _valid(MessageInputSerializer, request.data)
+        services.message_create(author=author, text=data["content"])
+        return Response(status=HTTPStatus.NO_CONTENT)
+
+
+class FollowsView(SimulatorAPIView):
+    @extend_schema(
+        operation_id="fllws_get",
+        summary="Whom a user follows",
+        parameters=[NoQuerySerializer, LatestQuerySerializer],
+        responses=_responses(
+            {200: OpenApiResponse(FollowsOutputSerializer, description="Oldest follow first.")},
+            HTTPStatus.BAD_REQUEST,
+            HTTPStatus.NOT_FOUND,
+        ),
+    )
+    def get(self, request, username: str):
+        user = _user_or_404(username)
+        names = selectors.followed_usernames(user=user, limit=_no(request))
+        return Response({"follows": names})
+
+    @extend_schema(
+        operation_id="fllws_post",
+        summary="Follow or unfollow someone as this user",
+        description="Following someone already followed and unfollowing someone not "
+        "followed succeed (204) and change nothing. Following yourself is a 400.",
+        parameters=[LatestQuerySerializer],
+        request=FollowInputSerializer,
+        responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
+    )
+    def post(self, request, username: str):
+        data = _valid(FollowInputSerializer, request.data)
+        target = data.get("follow", data.get("unfollow"))
+        # Both users in one query: follows and unfollows are over half of the simulator's
+        # requests, and each query costs more CPU in the ORM than in the database.
+        found = selectors.users_by_name(usernames=[username, target])
+        for name in (username, target):
+            if name not in found:
+                raise NotFound(_no_such_user(name))
+        user, other = found[username], found[target]
+        if "follow" in data:
+            services.follow_create(follower=user, followed=other)
+        else:
+            services.follow_delete(follower=user, followed=other)
+        return Response(status=HTTPStatus.NO_CONTENT)
