@@ -50,9 +50,9 @@ USER 10001:10001
 EXPOSE 8000
 
 # Liveness only (no database): a replica that cannot reach PostgreSQL is not restarted in a loop.
-# Host "localhost" must be in ALLOWED_HOSTS, as it is in stack.yml.
+# /health answers before Django's ALLOWED_HOSTS check, so 127.0.0.1 is a fine host name.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ['GUNICORN_BIND'].rsplit(':', 1)[1]; sys.exit(0 if urllib.request.urlopen(f'http://localhost:{port}/health', timeout=2).status == 200 else 1)"]
+    CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ['GUNICORN_BIND'].rsplit(':', 1)[1]; sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/health', timeout=2).status == 200 else 1)"]
 
 ENTRYPOINT ["/app/deploy/docker-entrypoint.sh"]
 CMD ["web"]

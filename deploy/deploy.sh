@@ -54,7 +54,7 @@ set -o allexport
     CONFIG_GRAFANA_DASHBOARD_PROVIDERS="$(digest deploy/grafana/provisioning/dashboards/dashboards.yml)"
     CONFIG_GRAFANA_DASHBOARD_MINITWIT="$(digest deploy/grafana/dashboards/minitwit.json)"
     CONFIG_LOKI_CONFIG="$(digest deploy/loki/loki.yml)"
-    CONFIG_PROMTAIL_CONFIG="$(digest deploy/promtail/promtail.yml)"
+    CONFIG_ALLOY_CONFIG="$(digest deploy/alloy/config.alloy)"
 }
 set +o allexport
 

@@ -19,10 +19,9 @@ case "$command" in
     web)
         # exec: gunicorn replaces this shell, so Swarm's SIGTERM reaches it directly and a
         # stop is gunicorn's graceful shutdown. /dev/shm keeps worker heartbeat files off the
-        # read-only image filesystem, which also has no room for gunicorn's control socket
-        # (one server per container: nothing to control that Swarm does not).
-        exec gunicorn --config gunicorn.conf.py --worker-tmp-dir /dev/shm --no-control-socket \
-            "$@" minitwit_project.wsgi:application
+        # read-only image filesystem.
+        exec gunicorn --config gunicorn.conf.py --worker-tmp-dir /dev/shm "$@" \
+            minitwit_project.wsgi:application
         ;;
     manage)
         exec python manage.py "$@"

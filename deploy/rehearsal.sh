@@ -111,8 +111,7 @@ start_instance() {
     rm -rf "$run_dir/metrics-$name"
     mkdir -p "$run_dir/metrics-$name"
     GUNICORN_BIND="127.0.0.1:${port[$name]}" PROMETHEUS_MULTIPROC_DIR="$run_dir/metrics-$name" \
-        "$gunicorn" --config gunicorn.conf.py --no-control-socket \
-        minitwit_project.wsgi:application >>"$run_dir/instance-$name.log" 2>&1 &
+        "$gunicorn" --config gunicorn.conf.py minitwit_project.wsgi:application >>"$run_dir/instance-$name.log" 2>&1 &
     pid[$name]=$!
 }
 

@@ -40,7 +40,7 @@ def swarm(tmp_path):
         "deploy/grafana/provisioning/dashboards/dashboards.yml",
         "deploy/grafana/dashboards/minitwit.json",
         "deploy/loki/loki.yml",
-        "deploy/promtail/promtail.yml",
+        "deploy/alloy/config.alloy",
     ):
         path = checkout / config
         if not path.exists():
