@@ -4,8 +4,10 @@
 # deploy/nginx/proxy.conf), one fresh PostgreSQL database, migrations run once beforehand.
 # Through nginx, at the same time:
 #   - the whole course simulator replay (manage.py simulate --timeout 2 --verify) must end with
-#     zero errors while the instances are restarted in turn, round after round (a rolling
-#     update: SIGTERM, wait for the graceful exit, start, wait for /ready, then the other);
+#     zero errors while the instances are restarted in turn, round after round, the way Swarm
+#     replaces a replica: out of the load balancer, 2 s, SIGTERM and the graceful exit; then,
+#     while it is down, back in the load balancer (as a crashed replica would be: nginx must
+#     retry the other instance), start, wait for /ready; then the other instance;
 #   - a browser session signed in at the start must stay signed in and post messages that it
 #     then sees, while one instance is down and on whichever instance answers.
 # Everything started here is stopped on exit; the database is dropped.
@@ -140,10 +142,25 @@ start_instance b
 wait_ready a
 wait_ready b
 
-sed -e "s|@RUNDIR@|$run_dir|g" -e "s|@DEPLOYDIR@|$root/deploy|g" \
-    -e "s|@PORT@|${port[nginx]}|g" -e "s|@PORT_A@|${port[a]}|g" -e "s|@PORT_B@|${port[b]}|g" \
-    deploy/nginx/rehearsal.conf.template >"$run_dir/nginx.conf"
+# nginx's configuration with instance $1 (a, b, or none) marked down.
+render_nginx() {
+    local down_a="" down_b=""
+    [[ "$1" == a ]] && down_a=" down"
+    [[ "$1" == b ]] && down_b=" down"
+    sed -e "s|@RUNDIR@|$run_dir|g" -e "s|@DEPLOYDIR@|$root/deploy|g" \
+        -e "s|@PORT@|${port[nginx]}|g" -e "s|@PORT_A@|${port[a]}|g" -e "s|@PORT_B@|${port[b]}|g" \
+        -e "s|@DOWN_A@|$down_a|g" -e "s|@DOWN_B@|$down_b|g" \
+        deploy/nginx/rehearsal.conf.template >"$run_dir/nginx.conf"
+}
 nginx_command=("$nginx" -p "$run_dir" -c "$run_dir/nginx.conf" -e "$run_dir/error.log")
+# A reload is graceful: old nginx workers finish their requests, new ones use the new list.
+reload_nginx() {
+    render_nginx "$1"
+    "${nginx_command[@]}" -t -q || fail "the rehearsal's nginx configuration is invalid"
+    kill -HUP "$nginx_pid"
+    sleep 0.5
+}
+render_nginx none
 "${nginx_command[@]}" -t -q || fail "the rehearsal's nginx configuration is invalid"
 "${nginx_command[@]}" -g "daemon off;" &
 nginx_pid=$!
@@ -184,11 +201,16 @@ restarts=0
 rounds=0
 while ((rounds < 1)) || { replay_running && ((rounds < 40)); }; do
     for name in a b; do
-        sleep 2
+        sleep 1
         stopped_at=$SECONDS
+        # Swarm: out of the service's DNS, 2 s for that to spread, then SIGTERM.
+        reload_nginx "$name"
+        sleep 2
         stop_instance "$name"
+        # Listed again while still down, like a replica that crashed: every request that
+        # nginx tries on it is refused and must be retried on the other instance.
+        reload_nginx none
         other=$([[ "$name" == a ]] && echo b || echo a)
-        # While this instance is down every request lands on the other one.
         session visit "$site" "$session_state" --post "posted while $name was down ($restarts)" ||
             fail "the browser session broke while instance $name was down"
         start_instance "$name"

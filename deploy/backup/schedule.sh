@@ -28,8 +28,8 @@ backup_time="${BACKUP_TIME:-03:00}"
     log "BACKUP_TIME must be HH:MM (24-hour, UTC), not '$backup_time'"
     exit 1
 }
-# The stack mounts backup.sh as minitwit-backup; next to this file it is backup.sh.
-backup="${BACKUP_SCRIPT:-$(dirname "$0")/backup.sh}"
+# The stack mounts backup.sh as minitwit-backup; in the repository it is next to this file.
+backup="$(dirname "$0")/backup.sh"
 [[ -x "$backup" ]] || backup="$(dirname "$0")/minitwit-backup"
 retry_seconds="${BACKUP_RETRY_SECONDS:-3600}"
 
