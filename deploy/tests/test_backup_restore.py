@@ -61,7 +61,8 @@ username, password = sys.argv[1], sys.argv[2]
 client = Client()
 response = client.post("/login", {"username": username, "password": password})
 timeline = client.get("/")
-print(json.dumps({
+# A marked line: the app's own JSON request log shares stdout.
+print("SIGN-IN " + json.dumps({
     "status": response.status_code,
     "location": response.headers.get("Location"),
     "error": "Invalid password" in response.content.decode(),
@@ -122,6 +123,16 @@ def _django_env(server, database: str) -> dict:
         ALLOWED_HOSTS="testserver",
     )
     return env
+
+
+def _sign_in(server, database: str, username: str, password: str) -> dict:
+    """Sign in through the real login view (Django's test client) against `database`."""
+    output = _run(
+        [sys.executable, "-c", SIGN_IN, username, password], _django_env(server, database)
+    )
+    marked = [line for line in output.stdout.splitlines() if line.startswith("SIGN-IN ")]
+    assert len(marked) == 1, output.stdout
+    return json.loads(marked[0].removeprefix("SIGN-IN "))
 
 
 def _run(args, env, *, check=True, timeout=120):
@@ -186,7 +197,7 @@ def source_database(server, database_names):
     _run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], env)
     _run([sys.executable, "-c", _with_setup(LOAD_DATA), json.dumps(USERS)], env)
     # A sign-in leaves a session row behind: sessions must survive a restore too.
-    _run([sys.executable, "-c", SIGN_IN, USERS[0][0], USERS[0][2]], env)
+    assert _sign_in(server, name, USERS[0][0], USERS[0][2])["status"] == 302
     return name
 
 
@@ -241,14 +252,11 @@ def test_a_restored_backup_has_every_row_and_its_users_can_sign_in(
     assert f"message 4 of {USERS[1][0]} \u2713" in texts
     assert latest == 25921
 
-    env = _django_env(server, target)
     for username, _email, password in USERS:
-        signed_in = json.loads(
-            _run([sys.executable, "-c", SIGN_IN, username, password], env).stdout
-        )
+        signed_in = _sign_in(server, target, username, password)
         assert signed_in["status"] == 302 and signed_in["location"] == "/"
         assert "My Timeline" in signed_in["timeline"]
-    refused = json.loads(_run([sys.executable, "-c", SIGN_IN, USERS[0][0], "wrong"], env).stdout)
+    refused = _sign_in(server, target, USERS[0][0], "wrong")
     assert refused["status"] == 200 and refused["error"]
 
 
