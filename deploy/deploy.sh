@@ -80,9 +80,14 @@ service_exists() { docker service inspect "$1" >/dev/null 2>&1; }
 # A replicated job's tasks carry the iteration of the job they belong to: the job is done
 # when a task of the current iteration is complete, and failed when every attempt failed.
 wait_for_migrations() {
-    local iteration deadline index state error failed
-    iteration="$(docker service inspect --format '{{.JobStatus.JobIteration.Index}}' "$migrate_service")"
+    local iteration="" deadline index state error failed
     deadline=$((SECONDS + migrate_timeout))
+    # A job's status appears once the manager has scheduled it.
+    until [[ -n "$iteration" ]] || ((SECONDS >= deadline)); do
+        iteration="$(docker service inspect --format \
+            '{{if .JobStatus}}{{.JobStatus.JobIteration.Index}}{{end}}' "$migrate_service")"
+        [[ -n "$iteration" ]] || sleep 2
+    done
     log "waiting for the migrations (job iteration $iteration)"
     while ((SECONDS < deadline)); do
         failed=0
