@@ -29,7 +29,7 @@ fi
 
 py=.venv/bin/python
 db=${REPLAY_DB:-minitwit_${mode}_replay}
-psql=(psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q)
+psql=(env PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -U postgres -v ON_ERROR_STOP=1 -q)
 workdir=$(mktemp -d)
 port=$($py -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 url=http://127.0.0.1:$port
