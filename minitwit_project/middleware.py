@@ -12,6 +12,8 @@ import time
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
 
+from simapi.views import is_signup_page_request
+
 from . import jsonlog, metrics, probes
 
 request_logger = logging.getLogger("minitwit.request")
@@ -136,6 +138,10 @@ class ProbeMiddleware:
         return response
 
 
+# The protocol's endpoints; the app's schema and docs pages are not simulator traffic.
+SIMULATOR_ENDPOINTS = frozenset({"latest", "register", "msgs", "msgs_user", "fllws"})
+
+
 class SimulatorMetricsMiddleware:
     """Counts simulator API requests by endpoint, method and status code.
 
@@ -150,7 +156,13 @@ class SimulatorMetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
         match = getattr(request, "resolver_match", None)
-        if match is not None and "simapi" in match.app_names:
+        if (
+            match is not None
+            and "simapi" in match.app_names
+            and match.url_name in SIMULATOR_ENDPOINTS
+            # /register is shared with the HTML sign-up page.
+            and not (match.url_name == "register" and is_signup_page_request(request))
+        ):
             metrics.SIMULATOR_REQUESTS.labels(
                 endpoint=match.url_name or "unnamed",
                 method=_method(request),

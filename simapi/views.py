@@ -105,6 +105,12 @@ class LatestView(SimulatorAPIView):
         return Response({"latest": selectors.latest_value()})
 
 
+def is_signup_page_request(request) -> bool:
+    """Whether a request to /register is for the HTML sign-up page (a GET or a form post)
+    rather than the simulator API (any other POST)."""
+    return request.method != "POST" or request.content_type in FORM_CONTENT_TYPES
+
+
 class RegisterView(SimulatorAPIView):
     """POST /register with a JSON body. /register is shared with the HTML sign-up page."""
 
@@ -118,9 +124,9 @@ class RegisterView(SimulatorAPIView):
 
         @wraps(api)
         def register(request, *args, **kwargs):
-            if request.method == "POST" and request.content_type not in FORM_CONTENT_TYPES:
-                return api(request, *args, **kwargs)
-            return page(request, *args, **kwargs)
+            if is_signup_page_request(request):
+                return page(request, *args, **kwargs)
+            return api(request, *args, **kwargs)
 
         return register
 

@@ -325,7 +325,7 @@ def test_simulator_requests_are_counted_by_endpoint_method_and_status():
     client.get("/sim/latest")
     client.post("/sim/msgs/alice")
     client.post("/sim/msgs/nobody")
-    client.post("/sim/register")
+    client.post("/sim/register", "{}", content_type="application/json")
 
     assert simulator_count("latest", "GET", 200) == before["latest"] + 2
     assert simulator_count("msgs_user", "POST", 204) == before["created"] + 1
