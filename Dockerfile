@@ -19,8 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MINITWIT_ENV=production \
     GUNICORN_BIND=0.0.0.0:8000 \
     WEB_CONCURRENCY=3 \
-    GUNICORN_THREADS=4 \
-    PROMETHEUS_MULTIPROC_DIR=/run/minitwit/metrics
+    GUNICORN_THREADS=4
 
 RUN groupadd --system --gid 10001 minitwit \
     && useradd --system --uid 10001 --gid minitwit --home-dir /app --no-create-home \
@@ -42,9 +41,13 @@ RUN MINITWIT_ENV=production \
     SECRET_KEY=collectstatic-build-step-only-not-used-at-runtime \
     ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q minitwit_project timeline simapi \
-    && mkdir -p "$PROMETHEUS_MULTIPROC_DIR" \
-    && chown -R minitwit:minitwit /run/minitwit
+    && python -m compileall -q minitwit_project timeline simapi
+
+# At run time the app writes only to temporary directories: /tmp (gunicorn's metrics
+# directory for its workers, uploads) and /dev/shm (worker heartbeats). Both are mode 1777 in
+# the image, and a tmpfs the engine mounts over a directory keeps that directory's mode, so
+# they stay writable for this user under a read-only root. gunicorn.conf.py checks that at
+# start and exits once, naming the directory, if not.
 
 USER 10001:10001
 EXPOSE 8000

@@ -7,7 +7,10 @@ import glob
 import multiprocessing
 import os
 import shutil
+import sys
 import tempfile
+
+from minitwit_project import runtime_dirs
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Sync workers with a few threads each: requests are short and mostly wait on the database.
@@ -38,22 +41,51 @@ _metrics_dir_is_ours = False
 
 
 def on_starting(server):
-    """Give the workers an empty metrics directory.
+    """Check the directories the app writes to, then give the workers an empty metrics
+    directory.
+
+    A directory this user cannot write (a root-owned tmpfs, a read-only image path) stops
+    the start here, once, with a message saying which directory and how to fix it, instead
+    of every worker crashing on its first metric and gunicorn restarting them in a loop.
 
     Files left by an earlier run (a container restart keeps /tmp) would be added to this
     run's counters; an unset variable gets a fresh temporary directory, removed at exit.
     """
     global _metrics_dir_is_ours
+    # Python would quietly skip an unwritable TMPDIR for /tmp or the working directory; a
+    # TMPDIR someone set deserves a clear refusal, and none usable at all the same.
+    temp_dir = os.environ.get("TMPDIR")
+    if not temp_dir:
+        try:
+            temp_dir = tempfile.gettempdir()
+        except FileNotFoundError:
+            temp_dir = "/tmp"
+    _require_writable(server, {"the temporary directory, TMPDIR": temp_dir})
     path = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not path:
         path = tempfile.mkdtemp(prefix="minitwit-metrics-")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
         _metrics_dir_is_ours = True
-    os.makedirs(path, exist_ok=True)
+    needed = {"the workers' metric files, PROMETHEUS_MULTIPROC_DIR": path}
+    if server.cfg.worker_tmp_dir:
+        needed["gunicorn's worker heartbeat files, --worker-tmp-dir"] = server.cfg.worker_tmp_dir
+    _require_writable(server, needed)
     # Only prometheus_client's own files: the variable might name a shared directory.
     for pattern in _METRICS_FILES:
         for stale in glob.glob(os.path.join(path, pattern)):
             os.remove(stale)
+
+
+# EX_CONFIG from sysexits.h: the configuration, not the program, is wrong.
+EXIT_UNWRITABLE_DIRECTORY = 78
+
+
+def _require_writable(server, directories: dict[str, str]) -> None:
+    failed = runtime_dirs.unwritable(directories)
+    if failed:
+        for purpose, (directory, error) in failed.items():
+            server.log.error(runtime_dirs.describe(purpose, directory, error))
+        sys.exit(EXIT_UNWRITABLE_DIRECTORY)
 
 
 def child_exit(server, worker):

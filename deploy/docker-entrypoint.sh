@@ -5,11 +5,6 @@
 #   anything else            run as given (e.g. `sh` for a look around)
 set -eu
 
-if [ -n "${PROMETHEUS_MULTIPROC_DIR:-}" ]; then
-    # The stack mounts a fresh tmpfs here; a plain `docker run` uses the image's directory.
-    mkdir -p "$PROMETHEUS_MULTIPROC_DIR"
-fi
-
 command="${1:-web}"
 if [ "$#" -gt 0 ]; then
     shift

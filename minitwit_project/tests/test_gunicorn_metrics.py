@@ -46,7 +46,9 @@ def get(url: str, timeout: float = 10) -> tuple[int, str]:
 class Gunicorn:
     """gunicorn as `make run` and the container start it, with env overrides."""
 
-    def __init__(self, tmp_path: Path, **env: str):
+    def __init__(self, tmp_path: Path, command_prefix: tuple[str, ...] = (), **env: str):
+        # command_prefix runs both processes under another command (e.g. fewer privileges).
+        self.command_prefix = list(command_prefix)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = tmp_path / "gunicorn.log"
@@ -64,7 +66,7 @@ class Gunicorn:
             **env,
         }
         subprocess.run(
-            [sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
+            [*self.command_prefix, sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
             cwd=ROOT,
             env=self.env,
             check=True,
@@ -75,6 +77,7 @@ class Gunicorn:
         self.log = self.log_path.open("w")
         self.process = subprocess.Popen(
             [
+                *self.command_prefix,
                 sys.executable,
                 "-m",
                 "gunicorn",
