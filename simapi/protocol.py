@@ -19,6 +19,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.db import transaction
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -215,15 +216,35 @@ class SimulatorAPIView(APIView):
     def permission_denied(self, request, message=None, code=None):
         raise NotAuthorized()
 
+    latest_received: int | None = None
+
+    def dispatch(self, request, *args, **kwargs):
+        """Run the operation and record its `latest` in one transaction.
+
+        One commit per request means one flush of the database's write-ahead log instead of
+        two, which is most of a simulator write's time on a real disk. `latest` is written
+        last, so the lock on its single row is held only while the transaction commits. A
+        read without `latest` needs no transaction (BEGIN and COMMIT would be two more
+        round trips).
+        """
+        self.latest_received = None
+        if request.method in ("GET", "HEAD", "OPTIONS") and "latest" not in request.GET:
+            return super().dispatch(request, *args, **kwargs)
+        with transaction.atomic():
+            response = super().dispatch(request, *args, **kwargs)
+            if self.latest_received is not None:
+                services.latest_record(value=self.latest_received)
+        return response
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # Past authentication and permissions: an unauthorized request never gets here, so
         # it cannot move `latest`. Open endpoints (GET /latest) still record only for the
-        # simulator. The value is stored before the operation runs, as the course's
-        # reference does, so a request that then fails (400, 404) still counts as received.
+        # simulator. A request that then fails (400, 404) still counts as received, as in
+        # the course's reference; dispatch() writes the value.
         latest = parse_latest(request.query_params.get("latest"))
         if latest is not None and is_simulator(request):
-            services.latest_record(value=latest)
+            self.latest_received = latest
 
 
 class ProtocolText(serializers.CharField):

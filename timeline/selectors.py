@@ -1,6 +1,7 @@
 """Reads that matter, named for what they return. The web pages and the simulator API
 both call these, so the two interfaces always show the same thing."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
@@ -38,10 +39,23 @@ def user_get(*, username: str) -> User | None:
     return User.objects.filter(username=username).first()
 
 
-def users_by_name(*, usernames: list[str]) -> dict[str, User]:
-    """The users with these exact names, by name, in one query (unknown names are absent)."""
-    names = [name for name in usernames if "\x00" not in name]
-    return {user.username: user for user in User.objects.filter(username__in=names)}
+def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
+    """The ids of the users with these exact names, by name, in one query; unknown names are
+    absent.
+
+    Plain SQL: the simulator API looks a user up on every request and needs only the id, and
+    the ORM's query compiler would cost more than the lookup (see services.py).
+    """
+    names = list(dict.fromkeys(name for name in usernames if "\x00" not in name))
+    if not names:
+        return {}
+    placeholders = ", ".join(["%s"] * len(names))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT username, id FROM {User._meta.db_table} WHERE username IN ({placeholders})",
+            names,
+        )
+        return dict(cursor.fetchall())
 
 
 def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:
@@ -65,11 +79,11 @@ def personal_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePag
     return _page(messages, page=page, per_page=per_page)
 
 
-def latest_messages(*, limit: int, author: User | None = None) -> list[Message]:
+def latest_messages(*, limit: int, author_id: int | None = None) -> list[Message]:
     """Newest visible messages, optionally of one author (the simulator's /msgs)."""
     messages = Message.objects.visible()
-    if author is not None:
-        messages = messages.filter(author=author)
+    if author_id is not None:
+        messages = messages.filter(author_id=author_id)
     return list(messages.newest_first().select_related("author")[:limit])
 
 
@@ -77,10 +91,10 @@ def is_following(*, follower: User, followed: User) -> bool:
     return Follow.objects.filter(follower=follower, followed=followed).exists()
 
 
-def followed_usernames(*, user: User, limit: int) -> list[str]:
-    """Names of the users `user` follows, in the order they were followed."""
+def followed_usernames(*, user_id: int, limit: int) -> list[str]:
+    """Names of the users the user `user_id` follows, in the order they were followed."""
     return list(
-        Follow.objects.filter(follower=user)
+        Follow.objects.filter(follower_id=user_id)
         .order_by("id")
         .values_list("followed__username", flat=True)[:limit]
     )

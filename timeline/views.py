@@ -81,7 +81,7 @@ def _user_or_404(username: str) -> User:
 def follow_user(request: HttpRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
     try:
-        services.follow_create(follower=request.user, followed=whom)
+        services.follow_create(follower_id=request.user.pk, followed_id=whom.pk)
     except services.ServiceError as exc:
         messages.error(request, exc.message)
     else:
@@ -93,7 +93,7 @@ def follow_user(request: HttpRequest, username: str) -> HttpResponse:
 @login_required
 def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
-    services.follow_delete(follower=request.user, followed=whom)
+    services.follow_delete(follower_id=request.user.pk, followed_id=whom.pk)
     messages.success(request, f'You are no longer following "{whom.username}"')
     return redirect("timeline:user", username=whom.username)
 
@@ -102,7 +102,7 @@ def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
 @login_required
 def add_message(request: HttpRequest) -> HttpResponse:
     try:
-        services.message_create(author=request.user, text=request.POST.get("text", ""))
+        services.message_create(author_id=request.user.pk, text=request.POST.get("text", ""))
     except services.ServiceError as exc:
         messages.error(request, exc.message)
     else:

@@ -43,10 +43,11 @@ users = [
 ]
 for user in users:
     for message in range(5):
-        services.message_create(author=user, text=f"message {message} of {user.username} \\u2713")
-services.follow_create(follower=users[0], followed=users[1])
-services.follow_create(follower=users[1], followed=users[2])
-services.follow_create(follower=users[2], followed=users[0])
+        text = f"message {message} of {user.username} \\u2713"
+        services.message_create(author_id=user.pk, text=text)
+services.follow_create(follower_id=users[0].pk, followed_id=users[1].pk)
+services.follow_create(follower_id=users[1].pk, followed_id=users[2].pk)
+services.follow_create(follower_id=users[2].pk, followed_id=users[0].pk)
 services.latest_record(value=25921)
 """
 

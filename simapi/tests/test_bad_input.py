@@ -140,10 +140,10 @@ def test_a_non_json_content_type_is_a_415(sim, path):
 def test_djangos_own_404_also_gets_the_json_error_body(sim, monkeypatch):
     from django.http import Http404
 
-    def missing(*, username):
+    def missing(*, usernames):
         raise Http404("gone")
 
-    monkeypatch.setattr("timeline.selectors.user_get", missing)
+    monkeypatch.setattr("timeline.selectors.user_ids_by_name", missing)
     assert_error(sim.get("/msgs/alice"), HTTPStatus.NOT_FOUND, "gone")
 
 
