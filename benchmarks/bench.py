@@ -52,6 +52,7 @@ TIMEOUT_TOLERANCE = 0.01  # share of a run's requests that may time out before i
 # A client that sees this many failures in a row stops: the server has fallen over, and
 # waiting out its time-outs one by one would only make the run long.
 GIVE_UP_AFTER = 50
+COURSE_TIMEOUT = 0.3  # seconds: slower answers are time-outs to the course simulator
 OK = frozenset({200})
 NO_CONTENT = frozenset({204})
 COMMAND_LABELS = simulator.COMMANDS
@@ -277,6 +278,7 @@ def summarise(result: httpload.RunResult, *, server_cpu: float | None = None) ->
         "max": (ordered[-1] if ordered else 0.0) * ms,
         "errors": result.errors,
         "timeouts": result.timeouts,
+        "over_course_timeout": sum(1 for latency in ordered if latency > COURSE_TIMEOUT),
         "unexpected": dict(result.unexpected),
         "examples": result.examples,
         "client_cpu_us": result.client_cpu / result.requests * 1e6 if result.requests else None,

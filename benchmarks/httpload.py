@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 
 TIMEOUT = -1
 CONNECTION_ERROR = -2
-MAX_EXAMPLES = 5
+MAX_EXAMPLES_PER_KIND = 2  # the first failures of each kind (timeout, HTTP 404, …) are kept
 _BUFFER = 65536
 
 
@@ -127,7 +127,7 @@ class RunResult:
     labels: array
     label_names: Sequence[str]
     unexpected: Counter = field(default_factory=Counter)
-    examples: list[str] = field(default_factory=list)
+    examples: list[str] = field(default_factory=list)  # "kind: request line …"
     client_cpu: float = 0.0
     # Clients that stopped after `give_up_after` failures in a row, or at `max_seconds`
     # with requests left: the run did not finish.
@@ -199,10 +199,10 @@ def _client_main(
             status, f"HTTP {status}"
         )
         unexpected[kind] += 1
-        if len(examples) < MAX_EXAMPLES:
+        if unexpected[kind] <= MAX_EXAMPLES_PER_KIND:
             first_line = request.split(b"\r\n", 1)[0].decode(errors="replace")
             answer = head.split(b"\r\n\r\n", 1)[-1][:160].decode(errors="replace")
-            examples.append(f"{first_line}: {kind} {answer!r}".strip())
+            examples.append(f"{kind}: {first_line} {answer!r}")
         failures_in_a_row += 1
         if give_up_after and failures_in_a_row >= give_up_after:
             gave_up = True
@@ -276,7 +276,10 @@ def run(
             outcomes.frombytes(out)
             labels.frombytes(lab)
             unexpected.update(wrong)
-            examples += seen
+            for example in seen:
+                kind = example.split(":", 1)[0]
+                if sum(e.startswith(kind + ":") for e in examples) < MAX_EXAMPLES_PER_KIND:
+                    examples.append(example)
             cpu += used
             gave_up += stopped
             cut_short += capped
@@ -297,7 +300,7 @@ def run(
         labels=labels,
         label_names=label_names,
         unexpected=unexpected,
-        examples=examples[:MAX_EXAMPLES],
+        examples=examples,
         client_cpu=cpu,
         gave_up=gave_up,
         cut_short=cut_short,

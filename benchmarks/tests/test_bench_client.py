@@ -106,7 +106,7 @@ def test_a_run_counts_wrong_statuses_as_errors_and_time_outs_apart(tcp_server, r
     assert (results[0].errors, results[0].timeouts) == (0, 0)
     assert (results[1].errors, results[1].timeouts) == (3, 0)
     assert results[1].unexpected == {"HTTP 500": 3}
-    assert "GET /broken HTTP/1.1: HTTP 500" in results[1].examples[0]
+    assert results[1].examples == ["HTTP 500: GET /broken HTTP/1.1 ''"] * 2  # 2 per kind
     assert (results[2].errors, results[2].timeouts) == (0, 3)
 
 

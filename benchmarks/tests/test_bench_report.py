@@ -38,6 +38,14 @@ def test_without_the_reference_its_comparison_is_skipped_not_passed():
     assert verdicts["simulator pattern, sequential: ≥ 1.5× the reference's throughput"] is None
 
 
+def test_a_reference_that_fell_over_is_no_baseline_to_pass_against():
+    collapsed = {**_run(5, timeouts=400), "gave_up": 8}
+
+    verdicts = _verdicts({"simulator": _simulator(_run(150), collapsed)})
+
+    assert verdicts["simulator pattern, 8 clients: ≥ 2× the reference's throughput"] is None
+
+
 def test_a_time_out_fails_the_zero_errors_target():
     verdicts = _verdicts({"simulator": _simulator(_run(150, timeouts=1), _run(10))})
 
