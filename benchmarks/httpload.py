@@ -78,7 +78,8 @@ def fetch(
     address: tuple[str, int], request: bytes, timeout: float, *, keep_body: bool = False
 ) -> tuple[int, float, bytes]:
     """Send one request on a new connection. Returns (status or TIMEOUT/CONNECTION_ERROR,
-    seconds until the whole answer had arrived, the answer's first bytes or whole answer)."""
+    seconds until the whole answer had arrived, the body: whole with `keep_body`, else its
+    first 200 bytes; what arrived, for an answer that is not HTTP)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     started = time.perf_counter()
@@ -108,7 +109,8 @@ def fetch(
                     buffer += chunk
         except OSError:
             pass
-        return status, elapsed, buffer if keep_body else buffer[:300]
+        body = buffer[header_end + 4 :] if header_end >= 0 else b""
+        return status, elapsed, body if keep_body else body[:200]
     except TimeoutError:
         return TIMEOUT, time.perf_counter() - started, buffer[:200]
     except OSError:
@@ -187,7 +189,7 @@ def _client_main(
             cut_short = duration is None or (max_seconds is not None and max_seconds < duration)
             break
         request, label, wanted = item
-        status, elapsed, head = fetch(address, request, timeout)
+        status, elapsed, body = fetch(address, request, timeout)
         latencies.append(elapsed)
         outcomes.append(status)
         labels.append(label)
@@ -201,7 +203,7 @@ def _client_main(
         unexpected[kind] += 1
         if unexpected[kind] <= MAX_EXAMPLES_PER_KIND:
             first_line = request.split(b"\r\n", 1)[0].decode(errors="replace")
-            answer = head.split(b"\r\n\r\n", 1)[-1][:160].decode(errors="replace")
+            answer = body[:160].decode(errors="replace")
             examples.append(f"{kind}: {first_line} {answer!r}")
         failures_in_a_row += 1
         if give_up_after and failures_in_a_row >= give_up_after:

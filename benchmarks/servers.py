@@ -120,7 +120,7 @@ class Server:
             if self.process.poll() is not None:
                 raise BenchError(
                     f"{self.name}: gunicorn exited with status {self.process.returncode} "
-                    f"before answering. Its log ({self.log_path}):\n{self.log_tail()}"
+                    f"before answering. The end of its log:\n{self.log_tail()}"
                 )
             status, _, _ = httpload.fetch(self.address, self.ready_request, 2.0)
             if status > 0:
