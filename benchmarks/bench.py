@@ -239,6 +239,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="also write every figure as JSON (default: "
         "benchmarks/results/bench-<time>.json, ignored by git)",
     )
+    add(
+        "--from-json",
+        type=Path,
+        help="measure nothing: print the report of an earlier run from its JSON, and write "
+        "it like a run would (--output, --no-write)",
+    )
     args = parser.parse_args(argv)
     preset = QUICK if args.quick else FULL
     for key, value in preset.items():
@@ -259,7 +265,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                 if k in os.environ]  # fmt: skip
     args.command = shlex.join([*settings, ".venv/bin/python", "benchmarks/bench.py", *argv])
     if "MAKELEVEL" in os.environ:
-        args.command += " (run by `make bench`)"
+        args.command += " (run by make bench)"
     return args
 
 
@@ -958,6 +964,15 @@ def _terminated(signum, frame):
 def main(argv: list[str]) -> int:
     args = parse_args(argv)
     signal.signal(signal.SIGTERM, _terminated)
+    if args.from_json:
+        results = json.loads(args.from_json.read_text())
+        results["targets"] = report.targets(results)
+        text = report.markdown(results)
+        print(text)
+        if args.output:
+            report.write_doc(args.output, text)
+            log(f"wrote {args.output} from {args.from_json}")
+        return 0
     checkout = args.checkout
     for needed in (".venv/bin/python", ".venv/bin/gunicorn", "manage.py", "gunicorn.conf.py"):
         if not (checkout / needed).exists():

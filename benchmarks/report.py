@@ -190,7 +190,7 @@ def _simulator_tables(results: dict) -> list[str]:
     for run, entry in results.get("simulator", {}).items():
         servers = entry["servers"]
         reference, ceiling = servers.get("reference"), servers.get("ceiling")
-        what = "the whole scenario" if entry["whole_scenario"] else "the scenario's first"
+        what = "the whole scenario," if entry["whole_scenario"] else "the scenario's first"
         count = entry["actions_per_client"]
         if run == "sequential":
             title = f"Sequential: {what} {count:,} actions, one client"
@@ -223,7 +223,7 @@ def _simulator_tables(results: dict) -> list[str]:
                     f"{summary.get('over_course_timeout', 0):,}",
                     _ms(summary["server_cpu_ms"]),
                     _ratio(_div(summary["rps"], reference and reference["rps"]))
-                    if kind != "ceiling"
+                    if kind != "ceiling" and not (reference and reference.get("gave_up"))
                     else "—",
                     _share(_div(summary["rps"], ceiling and ceiling["rps"])),
                 ]
@@ -371,7 +371,7 @@ def markdown(results: dict) -> str:
         f"{meta.get('minutes', 0):.0f} minutes)._",
         "",
         f"- Commit measured: `{meta['commit']}` ({meta['checkout']})",
-        f"- Command: `{meta['command']}`",
+        f"- Command: `{meta['command'].replace('`', '')}`",
         f"- Machine: {machine['cores']} cores ({machine['cpu']}), {machine['memory']}, Linux "
         f"{machine['kernel']}, Python {machine['python']}, PostgreSQL "
         f"{meta.get('postgresql', '?')}; shared with other work",
