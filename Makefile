@@ -38,7 +38,7 @@ check: lint migrations-check
 	$(BIN)/python manage.py check
 
 ## Measure speed against the course reference and at a million messages (docs/performance.md):
-## about 20 minutes; BENCH=quick for CI's 2-minute smoke version; more options in BENCH_ARGS
+## about 20 minutes; BENCH=quick for CI's 2-3 minute smoke version; more options in BENCH_ARGS
 ## (`make bench BENCH_ARGS=--help`). The course reference runs when BENCH_REFERENCE names its
 ## directory.
 bench: install

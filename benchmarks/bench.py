@@ -116,7 +116,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     add(
         "--quick",
         action="store_true",
-        help="CI's smoke version (about 2 minutes): a short scenario, 2 s per endpoint, "
+        help="CI's smoke version (2-3 minutes): a short scenario, 2 s per endpoint, "
         f"{QUICK['messages']:,} messages, no growth check, a {QUICK['timeout']:g} s "
         "timeout; prints the tables, writes no docs",
     )
