@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format migrations-check check clean
+.PHONY: install run test lint format migrations-check check bench clean
 
 install: $(VENV)/.installed
 
@@ -36,6 +36,13 @@ migrations-check: install
 
 check: lint migrations-check
 	$(BIN)/python manage.py check
+
+## Measure speed against the course reference and at a million messages (docs/performance.md):
+## about 20 minutes; BENCH=quick for CI's 2-3 minute smoke version; more options in BENCH_ARGS
+## (`make bench BENCH_ARGS=--help`). The course reference runs when BENCH_REFERENCE names its
+## directory.
+bench: install
+	$(BIN)/python benchmarks/bench.py $(if $(filter quick,$(BENCH)),--quick) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache
