@@ -21,7 +21,7 @@ import prometheus_client
 from django.conf import settings
 from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import CollectorRegistry, Counter, multiprocess
+from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from timeline import selectors
@@ -30,6 +30,14 @@ from . import metrics_files
 from .client_ip import client_ip, from_trusted_proxy, ip_allowed
 
 logger = logging.getLogger("minitwit.metrics")
+
+HTTP_REQUEST_DURATION = Histogram(
+    "minitwit_http_request_duration_seconds",
+    "Seconds from the first middleware to the response, by view (URL name, probe:<name> "
+    "for /health, /ready and /metrics, unresolved for the rest), method and status code.",
+    ["view", "method", "status"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
 
 SIMULATOR_REQUESTS = Counter(
     "minitwit_simulator_requests",

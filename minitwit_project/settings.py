@@ -109,12 +109,11 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Observability first: the Prometheus "before" middleware times the whole stack, the
-    # request log wraps everything below it, and the probes answer before the host check.
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # Observability first: the metrics middleware times the whole stack, the request log
+    # wraps everything below it, and the probes answer before the host check.
+    "minitwit_project.middleware.MetricsMiddleware",
     "minitwit_project.middleware.RequestLogMiddleware",
     "minitwit_project.middleware.ProbeMiddleware",
-    "minitwit_project.middleware.SimulatorMetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -123,7 +122,6 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 ROOT_URLCONF = "minitwit_project.urls"

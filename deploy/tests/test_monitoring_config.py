@@ -86,10 +86,10 @@ def metric_names(expr: str) -> set[str]:
 
 def test_metric_names_are_found_in_promql():
     expr = (
-        'sum by (status) (rate(django_http_responses_total_by_status_total{status=~"5.."}'
+        'sum by (status) (rate(minitwit_http_request_duration_seconds_count{status=~"5.."}'
         "[$__rate_interval])) / on (instance) group_left max(up) > 0.05 or vector(0)"
     )
-    assert metric_names(expr) == {"django_http_responses_total_by_status_total", "up"}
+    assert metric_names(expr) == {"minitwit_http_request_duration_seconds_count", "up"}
 
 
 def alert_rules() -> list[dict]:

@@ -25,7 +25,8 @@ from .test_settings import ROOT
 
 pytestmark = pytest.mark.slow
 
-COUNTER = "django_http_responses_total_by_status_view_method_total"
+HISTOGRAM = "minitwit_http_request_duration_seconds"
+COUNTER = f"{HISTOGRAM}_count"
 PUBLIC_200 = {"method": "GET", "status": "200", "view": "timeline:public"}
 
 
@@ -126,14 +127,19 @@ class Gunicorn:
 
 
 def per_worker(metrics_dir: Path) -> dict[int, float]:
-    """The counter's value in each worker's own file: who served how many."""
+    """How many /public requests each worker's own file counts: who served how many.
+
+    A worker's file holds the histogram's buckets one by one (not cumulated), so their sum
+    is its request count.
+    """
     served = {}
-    for path in metrics_dir.glob("counter_*.db"):
+    for path in metrics_dir.glob("histogram_*.db"):
         pid = int(path.stem.split("_")[1])
         for metric in MultiProcessCollector.merge([str(path)], accumulate=False):
             for sample in metric.samples:
-                if sample.name == COUNTER and sample.labels == PUBLIC_200:
-                    served[pid] = sample.value
+                labels = {k: v for k, v in sample.labels.items() if k != "le"}
+                if sample.name == f"{HISTOGRAM}_bucket" and labels == PUBLIC_200:
+                    served[pid] = served.get(pid, 0) + sample.value
     return served
 
 
@@ -147,8 +153,9 @@ def test_metrics_are_the_sum_over_all_workers(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     # A file left by an earlier run of the container: it must not be counted again.
-    stale = MmapedDict(str(metrics_dir / "counter_999999.db"))
-    key = json.dumps((COUNTER[: -len("_total")], COUNTER, PUBLIC_200, "stale"), sort_keys=True)
+    stale = MmapedDict(str(metrics_dir / "histogram_999999.db"))
+    labels = {**PUBLIC_200, "le": "+Inf"}
+    key = json.dumps((HISTOGRAM, f"{HISTOGRAM}_bucket", labels, "stale"), sort_keys=True)
     stale.write_value(key, 1000.0, 0.0)
     stale.close()
 
@@ -171,12 +178,12 @@ def test_metrics_are_the_sum_over_all_workers(tmp_path):
         victim = max(served, key=served.get)
         os.kill(victim, signal.SIGKILL)
         deadline = time.monotonic() + 30
-        while len(list(metrics_dir.glob("counter_*.db"))) < 3 and time.monotonic() < deadline:
+        while len(list(metrics_dir.glob("histogram_*.db"))) < 3 and time.monotonic() < deadline:
             time.sleep(0.1)  # waiting for gunicorn to boot the replacement worker
         assert server.metric(COUNTER, PUBLIC_200) == sent
         # Its files were folded into the archive rather than left to pile up.
-        assert not (metrics_dir / f"counter_{victim}.db").exists()
-        assert (metrics_dir / "counter_archive.db").exists()
+        assert not (metrics_dir / f"histogram_{victim}.db").exists()
+        assert (metrics_dir / "histogram_archive.db").exists()
 
         assert server.metric("minitwit_database_up", {}) == 1
         assert server.metric("minitwit_users", {}) == 0
@@ -197,7 +204,7 @@ def test_without_a_configured_directory_gunicorn_uses_a_temporary_one(tmp_path):
         send(f"{server.url}/public", 4)
         assert server.metric(COUNTER, PUBLIC_200) == 4
         [metrics_dir] = scratch.glob("minitwit-metrics-*")
-        assert list(metrics_dir.glob("counter_*.db"))
+        assert list(metrics_dir.glob("histogram_*.db"))
 
     assert not metrics_dir.exists()
 
@@ -215,7 +222,7 @@ def test_recycled_workers_keep_their_counts_without_piling_up_files(tmp_path):
         assert server.metric(COUNTER, PUBLIC_200) == 120
         # Two live workers (and maybe one just exiting) plus the archive, not one per
         # worker that ever lived.
-        assert len(list(metrics_dir.glob("counter_*.db"))) <= 4
+        assert len(list(metrics_dir.glob("histogram_*.db"))) <= 4
 
     boots = [
         line

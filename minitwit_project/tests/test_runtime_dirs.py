@@ -94,7 +94,4 @@ def test_gunicorn_serves_from_a_directory_of_another_owner_that_is_open_to_all(t
 
     with Gunicorn(tmp_path, command_prefix=OBEYING_FILE_MODES, TMPDIR=str(shared)) as server:
         assert get(f"{server.url}/public")[0] == HTTPStatus.OK
-        assert (
-            server.metric("django_http_responses_total_by_status_view_method_total", PUBLIC_200)
-            == 1
-        )
+        assert server.metric("minitwit_http_request_duration_seconds_count", PUBLIC_200) == 1
