@@ -169,9 +169,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 # django-prometheus' wrappers of the same engines count connections, queries, errors and
 # query durations (the django_db_* metrics). They subclass Django's backends and keep
-# their vendor, so everything that checks connection.vendor behaves the same.
+# their vendor, so everything that checks connection.vendor behaves the same. PostgreSQL's
+# adds a health check without a round trip (minitwit_project/db/base.py).
 _PROMETHEUS_DB_ENGINES = {
-    "django.db.backends.postgresql": "django_prometheus.db.backends.postgresql",
+    "django.db.backends.postgresql": "minitwit_project.db",
     "django.db.backends.sqlite3": "django_prometheus.db.backends.sqlite3",
 }
 DATABASES["default"]["ENGINE"] = _PROMETHEUS_DB_ENGINES.get(
