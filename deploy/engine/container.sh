@@ -84,6 +84,10 @@ container_check() {
     container_refuses_unwritable_dir "$image" "${web_options[@]}"
     .venv/bin/python deploy/engine/client.py smoke "$url" --host "$CONTAINER_DOMAIN" \
         --simulator-password-file "$secrets/simulator_password" --metrics
+    # An operator's command, run as the migrate job runs (read-only): it writes to stdout only.
+    docker run --rm --network=host "${migrate_options[@]}" "$image" manage flag_messages --list \
+        >"$ENGINE_DIR/messages.csv"
+    engine_log "ok  manage flag_messages --list runs read-only ($(wc -l <"$ENGINE_DIR/messages.csv") CSV lines)"
     container_wait_health engine-web healthy 60
     engine_log "ok  Docker's HEALTHCHECK says healthy"
     container_stop_during_slow_request engine-web "$url" "$secrets"

@@ -5,7 +5,7 @@
 #     machine's routes, links and iptables alone;
 #   - Swarm adds a docker_gwbridge network (a link and a route), an encrypted overlay adds
 #     iptables rules for the VXLAN port even with --iptables=false, and both outlive the
-#     daemon unless removed;
+#     daemon unless removed; so, rarely, does an overlay's VXLAN link;
 #   - dockerd writes a few files outside its data root (/etc/docker/key.json,
 #     /var/lib/docker/network/files/, /run/containerd/).
 # engine_record_machine, taken before the engine starts and again after engine_teardown, is
@@ -135,6 +135,13 @@ engine_teardown() {
     if pid="$(engine_pid)"; then
         if [[ "$(docker info --format '{{.Swarm.LocalNodeState}}' 2>/dev/null)" == active ]]; then
             docker stack ls --format '{{.Name}}' 2>/dev/null | xargs --no-run-if-empty -n1 docker stack rm >/dev/null 2>&1 || true
+            # Leaving while the overlay networks are still being taken down can strand one's
+            # VXLAN link in the host's namespace: let them go first.
+            local _
+            for _ in $(seq 30); do
+                [[ -z "$(docker network ls --quiet --filter driver=overlay --filter label=com.docker.stack.namespace 2>/dev/null)" ]] && break
+                sleep 1
+            done
             docker swarm leave --force >/dev/null 2>&1 || engine_log "swarm leave failed"
         fi
         docker ps -aq 2>/dev/null | xargs --no-run-if-empty docker rm -f >/dev/null 2>&1 || true
@@ -159,6 +166,7 @@ engine_teardown() {
     # records read below (what existed before), so it goes last.
     engine_unmount_all nested
     engine_remove_overlay_rules
+    engine_remove_vxlan_links
     # If the daemon died before it could remove it, the link (and its route) is still there.
     if ip link show docker_gwbridge >/dev/null 2>&1 && [[ -f "$ENGINE_DIR/links-before" ]] &&
         ! grep -qx docker_gwbridge "$ENGINE_DIR/links-before"; then
@@ -221,6 +229,26 @@ engine_unmount_all() {
         /proc/self/mountinfo | sort -r |
         while read -r target; do
             umount "$target" 2>/dev/null || umount -l "$target" || engine_log "could not unmount $target"
+        done
+}
+
+# An overlay network's VXLAN link is made in the host's namespace and then moved into the
+# network's own; one caught mid-way by the teardown stays behind (seen once in a dozen runs:
+# vx-001003-xxxxx). Only links on this run's data-path port that were not there before.
+engine_remove_vxlan_links() {
+    local port name
+    [[ -s "$ENGINE_DIR/data-path-port" && -f "$ENGINE_DIR/links-before" ]] || return 0
+    port="$(cat "$ENGINE_DIR/data-path-port")"
+    ip -details -oneline link show type vxlan 2>/dev/null |
+        awk -v port="$port" '{
+            for (i = 1; i < NF; i++) if ($i == "dstport" && $(i + 1) == port) {
+                name = $2; sub(/:$/, "", name); sub(/@.*/, "", name); print name
+            }
+        }' |
+        while read -r name; do
+            grep -qxF -- "$name" "$ENGINE_DIR/links-before" && continue
+            engine_log "deleting the VXLAN link $name, left in the host's namespace"
+            ip link delete "$name" || engine_log "could not delete the link $name"
         done
 }
 

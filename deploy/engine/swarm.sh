@@ -30,7 +30,13 @@ swarm_stop_helpers() {
 swarm_start_registry() {
     local dir="$ENGINE_DIR/registry" port
     mkdir -p "$dir"
-    (cd "$dir" && apt-get download -qq docker-registry 2>/dev/null && dpkg-deb -x docker-registry_*.deb root)
+    # Package lists older than the archive give a 404: refresh them once and try again.
+    (cd "$dir" && { apt-get download -qq docker-registry 2>/dev/null ||
+        { apt-get update -qq && apt-get download -qq docker-registry; }; } &&
+        dpkg-deb -x docker-registry_*.deb root) || {
+        engine_log "could not fetch Debian's docker-registry package"
+        return 1
+    }
     port="$(engine_free_port tcp 45000 45100)"
     cat >"$dir/config.yml" <<EOF
 version: 0.1
@@ -159,8 +165,9 @@ swarm_check_replicas() {
     done
 }
 
-# `db` is reached without a virtual IP (endpoint_mode dnsrr): its name answers with the task's
-# own address, the address PostgreSQL's connections come from.
+# `db` is reached without a virtual IP (endpoint_mode dnsrr): inside a replica its name
+# answers with the database task's own address, so no IPVS sits between the app's
+# persistent connections and PostgreSQL.
 swarm_check_dnsrr() {
     local web db_addresses vip
     web="$(docker ps --quiet --filter "label=com.docker.swarm.service.name=${SWARM_STACK}_web" | head -n 1)"
@@ -266,15 +273,20 @@ swarm_rehearsal() {
         return 1
     }
     swarm_expect_release B
-    # Proof that C really ran and failed its healthcheck (not, say, that it never started).
-    local tried
-    tried="$(docker service ps --no-trunc --format '{{.Image}} | {{.CurrentState}} | {{.Error}}' \
-        "${SWARM_STACK}_web" | sed 's/@sha256:[0-9a-f]*//' | grep -E '/minitwit:C ' || true)"
-    [[ -n "$tried" ]] || {
-        engine_log "no task of release C was ever started"
+    # Proof that C's replica really ran and was found unhealthy (not, say, that it never
+    # started): Swarm keeps the stopped task's container, with Docker's health record.
+    local container health
+    health=""
+    for container in $(docker ps --all --quiet --filter "label=com.docker.swarm.service.name=${SWARM_STACK}_web"); do
+        [[ "$(docker inspect --format '{{.Config.Image}}' "$container")" == */minitwit:C* ]] || continue
+        health+="$(docker inspect --format '{{if .State.Health}}{{.State.Health.Status}} after {{.State.Health.FailingStreak}} failed probes{{end}}' "$container"); "
+    done
+    [[ "$health" == *unhealthy* ]] || {
+        docker service ps --no-trunc "${SWARM_STACK}_web" >&2
+        engine_log "no container of release C was found unhealthy (health: '$health')"
         return 1
     }
-    engine_log "release C's tasks: $(tr '\n' ';' <<<"$tried")"
+    engine_log "release C's containers: $health"
     engine_log "ok  deploy.sh C exited $status and said so; Swarm rolled back to B"
     phase "deploy.sh C: never healthy, Swarm rolled back to B"
 
@@ -284,5 +296,4 @@ swarm_rehearsal() {
     swarm_expect_release A
     swarm_check_replicas
     phase "rollback.sh: back to A"
-
 }
