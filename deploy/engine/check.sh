@@ -96,6 +96,8 @@ packages=()
 command -v dockerd >/dev/null || packages+=(docker.io)
 command -v debootstrap >/dev/null || packages+=(debootstrap)
 command -v iptables-save >/dev/null || packages+=(iptables)
+# To remove the nftables tables the encrypted overlay's iptables rules needed.
+command -v nft >/dev/null || packages+=(nftables)
 if ((${#packages[@]})); then
     engine_log "installing ${packages[*]} (Debian)"
     apt-get update -qq

@@ -34,9 +34,10 @@ engine_record_machine() {
     echo "# IPsec"
     ip xfrm state | sort
     ip xfrm policy | sort
-    echo "# iptables rules"
+    echo "# iptables rules, nftables tables"
     iptables-save 2>/dev/null | grep -E '^-' | sort || true
     ip6tables-save 2>/dev/null | grep -E '^-' | sort || true
+    nft list tables 2>/dev/null | sort || true
     echo "# mounts"
     awk '{print $5}' /proc/self/mountinfo | sort
     echo "# forwarding"
@@ -70,6 +71,7 @@ engine_start() {
         [[ -e "$path" ]] && echo "$path" >>"$ENGINE_DIR/outside-before"
     done
     iptables-save 2>/dev/null | grep -E '^-' >"$ENGINE_DIR/iptables-before" || true
+    nft list tables >"$ENGINE_DIR/nft-tables-before" 2>/dev/null || true
     ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' >"$ENGINE_DIR/links-before"
     # An empty config file of its own: a daemon.json on this machine must not change the flags.
     echo '{}' >"$ENGINE_DIR/daemon.json"
@@ -166,6 +168,7 @@ engine_teardown() {
     # records read below (what existed before), so it goes last.
     engine_unmount_all nested
     engine_remove_overlay_rules
+    engine_remove_empty_tables
     engine_remove_vxlan_links
     # If the daemon died before it could remove it, the link (and its route) is still there.
     if ip link show docker_gwbridge >/dev/null 2>&1 && [[ -f "$ENGINE_DIR/links-before" ]] &&
@@ -230,6 +233,23 @@ engine_unmount_all() {
         while read -r target; do
             umount "$target" 2>/dev/null || umount -l "$target" || engine_log "could not unmount $target"
         done
+}
+
+# Inserting those rules made their tables (iptables here is iptables-nft); once the rules
+# are gone, a table that did not exist before and holds no rule is deleted too.
+engine_remove_empty_tables() {
+    local family name
+    command -v nft >/dev/null && [[ -f "$ENGINE_DIR/nft-tables-before" ]] || return 0
+    nft list tables 2>/dev/null | while read -r _ family name; do
+        grep -qxF "table $family $name" "$ENGINE_DIR/nft-tables-before" && continue
+        # Chains, their hooks and policies only: any other line is a rule.
+        if nft list table "$family" "$name" | grep -qvE '^[[:space:]]*(table |chain |type |}|$)'; then
+            engine_log "the table $family $name was made during the check and still has rules: kept"
+            continue
+        fi
+        engine_log "deleting the empty table $family $name, made for the overlay's rules"
+        nft delete table "$family" "$name" || engine_log "could not delete the table $family $name"
+    done
 }
 
 # An overlay network's VXLAN link is made in the host's namespace and then moved into the

@@ -187,12 +187,13 @@ swarm_check_backup() {
         engine_log "the backup service is not running"
         return 1
     }
-    docker exec "$backup" minitwit-backup >"$ENGINE_DIR/backup.out" 2>&1 || {
-        cat "$ENGINE_DIR/backup.out" >&2
+    # backup.sh prints the dump's path on stdout and logs on stderr.
+    docker exec "$backup" minitwit-backup >"$ENGINE_DIR/backup.out" 2>"$ENGINE_DIR/backup.log" || {
+        cat "$ENGINE_DIR/backup.log" >&2
         engine_log "the backup service could not back up db"
         return 1
     }
-    engine_log "ok  the backup service backed up db: $(tail -n 1 "$ENGINE_DIR/backup.out")"
+    engine_log "ok  the backup service backed up db by its name: $(cat "$ENGINE_DIR/backup.out")"
 }
 
 swarm_start_load() {
