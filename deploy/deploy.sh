@@ -11,8 +11,18 @@
 #
 # Environment: MINITWIT_IMAGE and MINITWIT_DOMAIN (required), the optional variables of
 # stack.yml, STACK_NAME (default minitwit), MINITWIT_STATE_DIR (release history, default
-# ~/.local/state/minitwit), MIGRATE_TIMEOUT and ROLLOUT_TIMEOUT (seconds, 600 and 900).
+# ~/.local/state/minitwit), MIGRATE_TIMEOUT and ROLLOUT_TIMEOUT (seconds, 600 and 900),
+# STACK_OVERRIDE (a compose file layered over stack.yml: a site's own changes, such as the
+# real-engine rehearsal's deploy/engine/stack.ci.yml).
 set -euo pipefail
+compose_files=(--compose-file stack.yml)
+if [[ -n "${STACK_OVERRIDE:-}" ]]; then
+    [[ -f "$STACK_OVERRIDE" ]] || {
+        echo "deploy: ERROR: STACK_OVERRIDE=$STACK_OVERRIDE is not a file" >&2
+        exit 1
+    }
+    compose_files+=(--compose-file "$(realpath "$STACK_OVERRIDE")")
+fi
 cd "$(dirname "$0")/.."
 
 log() { printf '%s deploy: %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
@@ -59,9 +69,15 @@ set -o allexport
 set +o allexport
 
 # 1. Everything checked before anything changes.
-docker stack config --compose-file stack.yml >/dev/null ||
+docker stack config "${compose_files[@]}" >/dev/null ||
     die "stack.yml does not render (see above); nothing was changed"
-docker manifest inspect "$image" >/dev/null ||
+# The engine pulls from a registry on loopback over plain HTTP (127.0.0.0/8 is insecure by
+# default); the CLI's manifest command must be told to do the same.
+manifest_options=()
+case "${MINITWIT_IMAGE%%/*}" in
+    localhost | localhost:* | 127.* | "[::1]" | "[::1]:"*) manifest_options+=(--insecure) ;;
+esac
+docker manifest inspect "${manifest_options[@]}" "$image" >/dev/null ||
     die "$image is not in the registry (was the release built? is this node logged in?)"
 for secret in \
     "${SECRET_KEY_SECRET:-minitwit_secret_key}" \
@@ -80,7 +96,8 @@ service_exists() { docker service inspect "$1" >/dev/null 2>&1; }
 # A replicated job's tasks carry the iteration of the job they belong to: the job is done
 # when a task of the current iteration is complete, and failed when every attempt failed.
 wait_for_migrations() {
-    local iteration="" deadline index state error failed
+    local iteration="" deadline id index state error failed
+    local -A reported=()
     deadline=$((SECONDS + migrate_timeout))
     # A job's status appears once the manager has scheduled it.
     until [[ -n "$iteration" ]] || ((SECONDS >= deadline)); do
@@ -91,7 +108,7 @@ wait_for_migrations() {
     log "waiting for the migrations (job iteration $iteration)"
     while ((SECONDS < deadline)); do
         failed=0
-        while read -r index state error; do
+        while read -r id index state error; do
             [[ "$index" == "$iteration" ]] || continue
             case "$state" in
                 complete)
@@ -100,12 +117,14 @@ wait_for_migrations() {
                     ;;
                 failed | rejected)
                     failed=$((failed + 1))
-                    log "migration attempt failed: $error"
+                    # Each attempt once, not at every look.
+                    [[ -n "${reported[$id]:-}" ]] || log "migration attempt failed: $error"
+                    reported[$id]=1
                     ;;
             esac
         done < <(docker service ps --quiet --no-trunc "$migrate_service" |
             xargs --no-run-if-empty docker inspect --format \
-                '{{if .JobIteration}}{{.JobIteration.Index}}{{end}} {{.Status.State}} {{.Status.Err}}')
+                '{{.ID}} {{if .JobIteration}}{{.JobIteration.Index}}{{end}} {{.Status.State}} {{.Status.Err}}')
         if ((failed >= migrate_attempts)); then
             docker service logs --tail 50 "$migrate_service" >&2 || true
             return 1
@@ -116,24 +135,48 @@ wait_for_migrations() {
     return 1
 }
 
+# Every replica Swarm wants running runs the service's current image: prints their number.
+web_converged() {
+    local spec wanted running=0 image state
+    spec="$(docker service inspect --format \
+        '{{.Spec.TaskTemplate.ContainerSpec.Image}} {{.Spec.Mode.Replicated.Replicas}}' "$web_service")"
+    wanted="${spec##* }"
+    spec="${spec% *}"
+    while read -r image state; do
+        [[ "$image" == "$spec" && "$state" == running ]] || return 1
+        running=$((running + 1))
+    done < <(docker service ps --quiet --no-trunc --filter desired-state=running "$web_service" |
+        xargs --no-run-if-empty docker inspect --format '{{.Spec.ContainerSpec.Image}} {{.Status.State}}')
+    ((running > 0 && running == wanted)) || return 1
+    echo "$running"
+}
+
 # Swarm updates the replicas in the background; its verdict is the service's UpdateStatus.
+# A changed service has no UpdateStatus until the orchestrator picks the update up (Swarm
+# resets it), while the old replicas still run: so neither "no status" nor "completed"
+# counts before every replica runs the new image.
 wait_for_web() {
-    local deadline state replicas
+    local deadline state replicas reason=""
     deadline=$((SECONDS + rollout_timeout))
     while ((SECONDS < deadline)); do
         state="$(docker service inspect --format '{{if .UpdateStatus}}{{.UpdateStatus.State}}{{end}}' "$web_service")"
         case "$state" in
+            rollback_started)
+                # Swarm's reason (which task failed) is in the message only while it rolls back.
+                if [[ -z "$reason" ]]; then
+                    reason="$(docker service inspect --format '{{.UpdateStatus.Message}}' "$web_service")"
+                    log "Swarm is rolling back: $reason"
+                fi
+                ;;
             "" | completed)
-                replicas="$(docker service ls --filter "name=$web_service" --format '{{.Replicas}}')"
-                if [[ "$replicas" =~ ^([0-9]+)/([0-9]+) ]] &&
-                    [[ "${BASH_REMATCH[1]}" == "${BASH_REMATCH[2]}" ]] &&
-                    ((BASH_REMATCH[2] > 0)); then
+                if replicas="$(web_converged)"; then
                     log "web: $replicas replicas running $MINITWIT_TAG"
                     return 0
                 fi
                 ;;
             rollback_completed)
                 log "a new web replica failed; Swarm rolled back to the previous release"
+                log "why: docker service ps --no-trunc $web_service; docker service logs $web_service"
                 return 1
                 ;;
             paused | rollback_paused)
@@ -159,7 +202,7 @@ fi
 
 # 3. Everything else, web included. The migrate job runs once more here: a no-op.
 log "deploying $image as stack $stack"
-docker stack deploy --with-registry-auth --compose-file stack.yml "$stack"
+docker stack deploy --with-registry-auth "${compose_files[@]}" "$stack"
 if $first_deploy; then
     wait_for_migrations || die "the first migrations failed: docker service logs $migrate_service"
 fi

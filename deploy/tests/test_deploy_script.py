@@ -53,6 +53,10 @@ def swarm(tmp_path):
         f'#!/bin/sh\nexec "{sys.executable}" "{Path(__file__).with_name("fake_docker.py")}" "$@"\n'
     )
     docker.chmod(0o755)
+    # deploy.sh polls Swarm with pauses; the fake moves on at every look, so no need to wait.
+    sleep = bin_dir / "sleep"
+    sleep.write_text("#!/bin/sh\nexit 0\n")
+    sleep.chmod(0o755)
     state_file = tmp_path / "docker-state.json"
     state = {
         "services": {},
@@ -83,7 +87,7 @@ class Swarm:
         state.update(changes)
         self.state_file.write_text(json.dumps(state))
 
-    def run(self, script: str, *args: str) -> subprocess.CompletedProcess:
+    def run(self, script: str, *args: str, **extra_env: str) -> subprocess.CompletedProcess:
         env = {
             **os.environ,
             "PATH": f"{self.bin_dir}:{os.environ['PATH']}",
@@ -91,6 +95,7 @@ class Swarm:
             "MINITWIT_IMAGE": IMAGE,
             "MINITWIT_DOMAIN": "minitwit.example.org",
             "MINITWIT_STATE_DIR": str(self.history_dir),
+            **extra_env,
         }
         return subprocess.run(
             [str(self.checkout / "deploy" / script), *args],
@@ -134,6 +139,30 @@ def test_an_upgrade_migrates_with_the_new_image_before_the_web_replicas_roll(swa
     assert swarm.history() == ["v1", "v2"]
 
 
+def test_an_upgrade_is_live_only_once_every_replica_runs_the_new_image(swarm):
+    # Right after `docker stack deploy` Swarm has reset the update status and the old
+    # replicas all run: that is not success yet.
+    swarm.run("deploy.sh", "v1")
+
+    result = swarm.run("deploy.sh", "v2")
+
+    assert result.returncode == 0, result.stderr
+    web = swarm.state["services"]["minitwit_web"]
+    assert web["update_reads"][-1] == "completed"
+    assert {task["image"] for task in web["tasks"].values()} == {f"{IMAGE}:v2"}
+    assert "web: 2 replicas running v2" in result.stderr
+
+
+def test_each_failed_migration_attempt_is_reported_once(swarm):
+    swarm.run("deploy.sh", "v1")
+    swarm.set(migrate_outcome="failed")
+
+    result = swarm.run("deploy.sh", "v2")
+
+    assert result.returncode != 0
+    assert result.stderr.count("migration attempt failed") == 6
+
+
 def test_a_failed_migration_stops_the_deploy_before_the_web_replicas_change(swarm):
     swarm.run("deploy.sh", "v1")
     swarm.set(migrate_outcome="failed")
@@ -156,7 +185,58 @@ def test_a_release_swarm_rolled_back_is_reported_and_not_recorded(swarm):
 
     assert result.returncode != 0
     assert "Swarm rolled back to the previous release" in result.stderr
+    assert "Swarm is rolling back: update rolled back due to failure" in result.stderr
     assert swarm.history() == ["v1"]
+
+
+def test_a_paused_update_is_reported_and_not_recorded(swarm):
+    swarm.run("deploy.sh", "v1")
+    swarm.set(web_outcome="paused")
+
+    result = swarm.run("deploy.sh", "v2")
+
+    assert result.returncode != 0
+    assert "the web update is paused" in result.stderr
+    assert swarm.history() == ["v1"]
+
+
+def test_an_override_file_is_layered_over_stack_yml(swarm, tmp_path):
+    override = tmp_path / "site.yml"
+    override.write_text('version: "3.9"\n')
+
+    result = swarm.run("deploy.sh", "v1", STACK_OVERRIDE=str(override))
+
+    assert result.returncode == 0, result.stderr
+    for verb in ("config", "deploy"):
+        command = next(c for c in swarm.commands() if c.startswith(f"stack {verb}"))
+        assert f"--compose-file stack.yml --compose-file {override}" in command
+
+
+def test_a_missing_override_file_changes_nothing(swarm, tmp_path):
+    result = swarm.run("deploy.sh", "v1", STACK_OVERRIDE=str(tmp_path / "missing.yml"))
+
+    assert result.returncode != 0
+    assert "STACK_OVERRIDE" in result.stderr
+    assert swarm.commands() == []
+
+
+@pytest.mark.parametrize(
+    "repository, insecure",
+    [
+        ("127.0.0.1:5000/minitwit", True),
+        ("localhost:5000/team/minitwit", True),
+        ("registry.example.org/team/minitwit", False),
+        ("ghcr.io/team/minitwit", False),
+    ],
+)
+def test_only_a_registry_on_loopback_is_asked_over_plain_http(swarm, repository, insecure):
+    swarm.set(images=[f"{repository}:v1"])
+
+    result = swarm.run("deploy.sh", "v1", MINITWIT_IMAGE=repository)
+
+    assert result.returncode == 0, result.stderr
+    manifest = next(c for c in swarm.commands() if c.startswith("manifest inspect"))
+    assert ("--insecure" in manifest.split()) is insecure
 
 
 def test_a_release_missing_from_the_registry_changes_nothing(swarm):

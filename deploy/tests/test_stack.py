@@ -10,6 +10,7 @@ import re
 import runpy
 import shutil
 import subprocess
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -231,15 +232,59 @@ def test_django_trusts_forwarded_headers_only_from_the_proxys_network(stack, ser
     assert environment["METRICS_ALLOWED_IPS"] == monitoring_subnet
 
 
-def test_a_read_only_web_container_writes_only_to_its_tmpfs(services):
-    web = services["web"]
-    assert web["read_only"] is True
-    tmpfs = {volume["target"] for volume in web["volumes"] if volume["type"] == "tmpfs"}
+@pytest.mark.parametrize("name", ["web", "migrate"])
+def test_the_app_runs_read_only_and_writes_only_to_its_tmpfs(services, name):
+    # deploy/engine/check.sh runs both this way in a real engine.
+    service = services[name]
+    assert service["read_only"] is True
+    tmpfs = {volume["target"] for volume in service["volumes"] if volume["type"] == "tmpfs"}
     # gunicorn makes the metrics directory under /tmp; a directory of its own elsewhere would
     # be a root-owned tmpfs the app user cannot write (the stack cannot set a tmpfs mode).
-    assert "/tmp" in tmpfs
-    metrics_dir = web["environment"].get("PROMETHEUS_MULTIPROC_DIR")
+    assert tmpfs == {"/tmp"}
+    metrics_dir = service["environment"].get("PROMETHEUS_MULTIPROC_DIR")
     assert metrics_dir is None or metrics_dir.startswith("/tmp/")
+
+
+def _hosts_named_in_the_stack_and_its_configs(services: dict) -> dict[str, set[str]]:
+    """Host names each client service uses to reach another: from the environment (URLs,
+    PGHOST) and from the configuration files of Prometheus, Grafana and Alloy."""
+    named: dict[str, set[str]] = {}
+    for client, service in services.items():
+        for value in (service.get("environment") or {}).values():
+            host = urllib.parse.urlsplit(value).hostname if "://" in str(value) else None
+            named.setdefault(client, set()).update({host} if host else set())
+        if "PGHOST" in (service.get("environment") or {}):
+            named[client].add(service["environment"]["PGHOST"])
+    configs = {
+        "prometheus": ROOT / "deploy/prometheus/prometheus.yml",
+        "grafana": ROOT / "deploy/grafana/provisioning/datasources/datasources.yml",
+        "alloy": ROOT / "deploy/alloy/config.alloy",
+    }
+    for client, path in configs.items():
+        if path.exists():
+            text = path.read_text()
+            hosts = re.findall(r"https?://([\w.-]+)", text)
+            hosts += re.findall(r"targets:\s*\[([^\]]*)\]", text)
+            named.setdefault(client, set()).update(
+                host.strip().split(":")[0] for entry in hosts for host in entry.split(",")
+            )
+    return named
+
+
+def test_services_reached_by_name_are_reached_without_a_virtual_ip(services):
+    """A service's virtual IP goes through IPVS, which drops a TCP connection left idle for
+    about 15 minutes without telling either end (persistent database connections,
+    kept-alive HTTP) and which a kernel without IPVS cannot serve at all: every service
+    another one reaches by its plain name answers that name with DNS round-robin."""
+    reached = {
+        host
+        for hosts in _hosts_named_in_the_stack_and_its_configs(services).values()
+        for host in hosts
+        if host in services
+    }
+    assert "db" in reached  # the check below checks something
+    for name in sorted(reached):
+        assert services[name]["deploy"].get("endpoint_mode") == "dnsrr", name
 
 
 def test_migrations_run_once_per_deploy_as_a_job(services):
