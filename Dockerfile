@@ -19,7 +19,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     MINITWIT_ENV=production \
     GUNICORN_BIND=0.0.0.0:8000 \
     WEB_CONCURRENCY=3 \
-    GUNICORN_THREADS=4
+    GUNICORN_THREADS=1
 
 RUN groupadd --system --gid 10001 minitwit \
     && useradd --system --uid 10001 --gid minitwit --home-dir /app --no-create-home \

@@ -99,7 +99,7 @@ export DATABASE_URL="$pg_url/$database"
 export SECURE_COOKIES=false BEHIND_TLS_PROXY=false
 export TRUSTED_PROXIES=127.0.0.1 FORWARDED_ALLOW_IPS=127.0.0.1 METRICS_ALLOWED_IPS=127.0.0.1
 export STATIC_ROOT="$run_dir/static"
-export WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}" GUNICORN_THREADS="${GUNICORN_THREADS:-4}"
+export WEB_CONCURRENCY="${WEB_CONCURRENCY:-2}" GUNICORN_THREADS="${GUNICORN_THREADS:-1}"
 
 log "database $database, nginx on ${port[nginx]}, instances on ${port[a]} and ${port[b]}"
 psql "$pg_url/postgres" --quiet --no-psqlrc --command="CREATE DATABASE $database" >/dev/null
