@@ -79,12 +79,20 @@ def personal_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePag
     return _page(messages, page=page, per_page=per_page)
 
 
-def latest_messages(*, limit: int, author_id: int | None = None) -> list[Message]:
-    """Newest visible messages, optionally of one author (the simulator's /msgs)."""
+def newest_messages(*, limit: int, author_id: int | None = None) -> list[tuple]:
+    """The newest `limit` visible messages, optionally of one author (the simulator's
+    /msgs), as rows with `.text`, `.pub_date` (aware, UTC) and `.author__username`.
+
+    Rows, not model instances: GET /msgs?no=10000 builds ten thousand of them.
+    """
     messages = Message.objects.visible()
     if author_id is not None:
         messages = messages.filter(author_id=author_id)
-    return list(messages.newest_first().select_related("author")[:limit])
+    return list(
+        messages.newest_first().values_list("text", "pub_date", "author__username", named=True)[
+            :limit
+        ]
+    )
 
 
 def is_following(*, follower: User, followed: User) -> bool:

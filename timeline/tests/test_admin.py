@@ -154,7 +154,7 @@ def test_flagging_hides_messages_everywhere_and_unflagging_restores_them(staff_c
     assert "Flagged 2 messages." in response.text
     for page in (client.get("/public").text, client.get("/dora").text):
         assert "buy pills" not in page and "a normal message" in page
-    shown = [m.text for m in selectors.latest_messages(limit=10)]  # what GET /msgs serves
+    shown = [m.text for m in selectors.newest_messages(limit=10)]  # what GET /msgs serves
     assert shown == ["a normal message"]
 
     response = action(staff_client, MESSAGES, "unflag_selected", spam[:1])

@@ -29,7 +29,7 @@ def test_flagging_hides_the_messages_from_every_timeline(client):
     assert set(Message.objects.filter(flagged=True)) == set(spam)
     for page in ("/public", "/dora"):
         assert "spam spam" not in client.get(page).text
-    assert [m.text for m in selectors.latest_messages(limit=10)] == ["ham"]  # GET /msgs
+    assert [m.text for m in selectors.newest_messages(limit=10)] == ["ham"]  # GET /msgs
 
 
 def test_unflag_shows_the_messages_again(client):
