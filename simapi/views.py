@@ -6,11 +6,12 @@ with its text) come from SimulatorAPIView (simapi/protocol.py). The protocol is 
 in docs/api.md.
 """
 
-from functools import wraps
+from functools import cache, wraps
 from http import HTTPStatus
 
 from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import OpenApiResponse, extend_schema
+from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -65,10 +66,17 @@ _MESSAGES = {
 }
 
 
+@cache
+def _validator(serializer_class) -> serializers.Serializer:
+    """One instance per input serializer, made on first use and reused: DRF deep-copies a
+    serializer's fields for every new instance, which was a tenth of a simulator request's
+    CPU. Validation keeps no state on the instance (run_validation returns or raises)."""
+    return serializer_class()
+
+
 def _valid(serializer_class, data) -> dict:
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    """`data` validated by `serializer_class`; a ValidationError (400) otherwise."""
+    return _validator(serializer_class).run_validation(data)
 
 
 def _no_such_user(username: str) -> str:
