@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from timeline.parsing import parse_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -45,10 +47,10 @@ def envint(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from exc
+    number = parse_int(value.strip())
+    if number is None:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer")
+    return number
 
 
 def envlist(name: str, default: str = "") -> list[str]:

@@ -14,7 +14,6 @@ import base64
 import binascii
 import hmac
 import logging
-import re
 from http import HTTPStatus
 
 from django.conf import settings
@@ -32,6 +31,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from minitwit_project.client_ip import client_ip, ip_allowed
 from timeline import services
+from timeline.parsing import parse_int
 
 logger = logging.getLogger("simapi")
 
@@ -39,7 +39,6 @@ NOT_AUTHORIZED = "You are not authorized to use this resource!"
 
 # The `latest` column is a BIGINT: anything outside it is "not an integer" for our purposes.
 LATEST_MIN, LATEST_MAX = -(2**63), 2**63 - 1
-_LATEST_RE = re.compile(r"-?[0-9]{1,19}")
 
 
 class Simulator:
@@ -194,10 +193,7 @@ def exception_handler(exc, context):
 
 def parse_latest(raw: str | None) -> int | None:
     """The `latest` query value as an integer, or None when absent or not an integer."""
-    if raw is None or not _LATEST_RE.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if LATEST_MIN <= value <= LATEST_MAX else None
+    return parse_int(raw, minimum=LATEST_MIN, maximum=LATEST_MAX)
 
 
 class SimulatorAPIView(APIView):

@@ -6,6 +6,8 @@ timeline/services.py, which the web UI shares.
 
 from rest_framework import serializers
 
+from timeline.parsing import parse_int
+
 from .protocol import ProtocolText
 
 DEFAULT_NO = 100
@@ -15,8 +17,23 @@ DEFAULT_NO = 100
 MAX_NO = 10_000
 
 
+class WholeNumberField(serializers.IntegerField):
+    """DRF's IntegerField read with timeline.parsing.parse_int: ASCII digits only.
+
+    DRF's own parsing is Python's int(), which also takes " 7", "7.0", "1_000" and "٣".
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and len(data) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")
+        value = data if type(data) is int else parse_int(data)
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
 class NoQuerySerializer(serializers.Serializer):
-    no = serializers.IntegerField(
+    no = WholeNumberField(
         required=False,
         default=DEFAULT_NO,
         min_value=0,

@@ -25,6 +25,7 @@ from django.core.exceptions import ValidationError
 
 from .hashers import WerkzeugPBKDF2Hasher
 from .models import Follow, Message, User, validate_username
+from .parsing import parse_int
 
 # Werkzeug's generate_password_hash output; older "sha1$salt$hex" forms are not PBKDF2.
 WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:\d+\$[^$]*\$[0-9a-f]+$")
@@ -358,9 +359,14 @@ def parse_timestamp(value) -> dt.datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str):
+        # The original schema stores whole seconds; float() would also take "nan", "1e9",
+        # "1_000" and non-ASCII digits.
+        value = parse_int(value.strip())
+        if value is None:
+            return None
     try:
-        seconds = float(value.strip()) if isinstance(value, str) else float(value)
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -371,8 +377,11 @@ def parse_flag(value) -> bool | None:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-        if number in (0, 1):
-            return bool(number)
+    if isinstance(value, str):
+        value = parse_int(value.strip())
+    elif isinstance(value, Decimal) and value == value.to_integral_value():
+        # A PostgreSQL port may hold NUMERIC; 1.5 must not be truncated into "flagged".
+        value = int(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
     return None

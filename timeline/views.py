@@ -11,16 +11,17 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from . import selectors, services
 from .models import MESSAGE_MAX_LENGTH, User
+from .parsing import parse_int
 
 # Deep pages cost an OFFSET scan; nobody reads 30 x 10,000 messages back by paging.
 MAX_PAGE = 10_000
 
 
 def _page_number(request: HttpRequest) -> int:
-    raw = request.GET.get("page", "1")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    number = parse_int(request.GET.get("page", "1"), minimum=1, maximum=MAX_PAGE)
+    if number is None:
         raise BadRequest(f"The page number must be a whole number from 1 to {MAX_PAGE}.")
-    return int(raw)
+    return number
 
 
 def _render_timeline(request, template_context: dict, page) -> HttpResponse:
