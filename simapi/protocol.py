@@ -192,8 +192,13 @@ def exception_handler(exc, context):
 
 
 def parse_latest(raw: str | None) -> int | None:
-    """The `latest` query value as an integer, or None when absent or not an integer."""
-    return parse_int(raw, minimum=LATEST_MIN, maximum=LATEST_MAX)
+    """The `latest` query value to record, or None: absent, not a 64-bit integer, or -1.
+
+    The course's reference reads `latest` with a default of -1 and records anything else,
+    so -1 means "no value" and is never recorded.
+    """
+    value = parse_int(raw, minimum=LATEST_MIN, maximum=LATEST_MAX)
+    return None if value == -1 else value
 
 
 class SimulatorAPIView(APIView):
@@ -211,13 +216,27 @@ class SimulatorAPIView(APIView):
     def permission_denied(self, request, message=None, code=None):
         raise NotAuthorized()
 
+    # Whether this endpoint's operations record `latest`; GET /latest's does not, as in the
+    # course's reference.
+    records_latest = True
+
+    def reaches_operation(self, request) -> bool:
+        """Whether the request goes on to one of this endpoint's operations (HEAD runs GET's)
+        rather than to DRF's 405 or OPTIONS answers, which the reference never records."""
+        method = request.method.lower()
+        return method != "options" and method in self.http_method_names and hasattr(self, method)
+
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # Past authentication and permissions: an unauthorized request never gets here, so
-        # it cannot move `latest`. Open endpoints (GET /latest) still record only for the
-        # simulator. The value is stored before the operation runs, as the course's
-        # reference does, so a request that then fails (400, 404) still counts as received.
-        latest = parse_latest(request.query_params.get("latest"))
+        # it cannot move `latest`. DRF runs initial() before it picks the handler, hence the
+        # check that the method has one. The value is stored before the operation runs, as
+        # the reference does, so a request that then fails (400, 404) still counts. Of a
+        # repeated `latest`, the first counts, as with the reference's Flask.
+        if not (self.records_latest and self.reaches_operation(request)):
+            return
+        sent = request.query_params.getlist("latest")
+        latest = parse_latest(sent[0]) if sent else None
         if latest is not None and is_simulator(request):
             services.latest_record(value=latest)
 

@@ -51,10 +51,16 @@ class NoQuerySerializer(serializers.Serializer):
 
 
 class LatestQuerySerializer(serializers.Serializer):
-    latest = serializers.IntegerField(
+    """Documents `?latest=` (SimulatorAPIView reads it). Any text is accepted, as by the
+    course's reference: only a 64-bit integer other than -1 is recorded, anything else is
+    ignored and the request proceeds, so the schema types it as a string."""
+
+    latest = serializers.CharField(
         required=False,
-        help_text="The simulator's id for this request, stored for GET /latest when the "
-        "request is authorized. A value that is not a 64-bit integer is ignored.",
+        allow_blank=True,
+        help_text="The simulator's id for this request. Recorded for GET /latest when it is "
+        "a 64-bit integer in ASCII digits other than -1 and the request is authorized and "
+        "reaches an operation (not a 405); any other value is ignored.",
     )
 
 

@@ -91,12 +91,13 @@ class LatestView(SimulatorAPIView):
     # Open like the course's reference: the value is only a request counter, and monitoring
     # can read it without the simulator's password. Recording a `latest` still needs it.
     permission_classes = [AllowAny]
+    records_latest = False
 
     @extend_schema(
         operation_id="latest_get",
         summary="The last `latest` received",
-        description="Open to anyone. A `latest` sent to this endpoint is recorded (and "
-        "returned) only when the request carries the simulator's credentials.",
+        description="Open to anyone. A `latest` sent to this endpoint itself is not recorded, "
+        "as in the course's reference.",
         parameters=[LatestQuerySerializer],
         responses={200: OpenApiResponse(LatestOutputSerializer, description="The value.")},
         auth=[],
