@@ -25,6 +25,17 @@ def permission_denied(request, exception=None):
     return _error(request, HTTPStatus.FORBIDDEN, "You are not allowed to do that.")
 
 
+def method_not_allowed(request, allowed: list[str]):
+    """405 in the site's layout, with the Allow header the status requires."""
+    response = _error(
+        request,
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        f"This page does not take a {request.method} request (it takes {', '.join(allowed)}).",
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def page_not_found(request, exception=None):
     message = str(exception) if isinstance(exception, Http404) and exception.args else None
     if message and not isinstance(exception.args[0], str):

@@ -1,5 +1,7 @@
 """The classic MiniTwit pages. Views parse input, call one service or selector, render."""
 
+from functools import wraps
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
@@ -7,14 +9,32 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
+from django.templatetags.static import static
 
-from . import selectors, services
+from . import errors, selectors, services
 from .models import MESSAGE_MAX_LENGTH, User
 from .parsing import parse_int
 
 # Deep pages cost an OFFSET scan; nobody reads 30 x 10,000 messages back by paging.
 MAX_PAGE = 10_000
+
+
+def allow_methods(*methods: str):
+    """Django's require_http_methods with two differences: HEAD is allowed wherever GET is
+    (as the HTTP standard and the original Flask MiniTwit do), and a refused method gets a
+    page in the site's layout rather than an empty 405."""
+    allowed = [*methods, "HEAD"] if "GET" in methods and "HEAD" not in methods else [*methods]
+
+    def decorator(view):
+        @wraps(view)
+        def checked(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method not in allowed:
+                return errors.method_not_allowed(request, allowed)
+            return view(request, *args, **kwargs)
+
+        return checked
+
+    return decorator
 
 
 def _page_number(request: HttpRequest) -> int:
@@ -31,6 +51,7 @@ def _render_timeline(request, template_context: dict, page) -> HttpResponse:
     return render(request, "timeline/timeline.html", context)
 
 
+@allow_methods("GET")
 def timeline(request: HttpRequest) -> HttpResponse:
     """My timeline: own and followed users' messages. Visitors see the public one."""
     if not request.user.is_authenticated:
@@ -46,12 +67,14 @@ def timeline(request: HttpRequest) -> HttpResponse:
     )
 
 
+@allow_methods("GET")
 def public_timeline(request: HttpRequest) -> HttpResponse:
     number = _page_number(request)
     page = selectors.public_timeline(page=number, per_page=settings.MESSAGES_PER_PAGE)
     return _render_timeline(request, {"title": "Public Timeline", "kind": "public"}, page)
 
 
+@allow_methods("GET")
 def user_timeline(request: HttpRequest, username: str) -> HttpResponse:
     profile_user = _user_or_404(username)
     number = _page_number(request)
@@ -70,6 +93,15 @@ def user_timeline(request: HttpRequest, username: str) -> HttpResponse:
     return _render_timeline(request, context, page)
 
 
+@allow_methods("GET")
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, which browsers ask for by themselves, is the static icon, not a profile.
+    Pages link the icon directly; this serves browsers and tools that only know the path."""
+    response = redirect(static("favicon.ico"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def _user_or_404(username: str) -> User:
     user = selectors.user_get(username=username)
     if user is None:
@@ -77,7 +109,7 @@ def _user_or_404(username: str) -> User:
     return user
 
 
-@require_POST
+@allow_methods("POST")
 @login_required
 def follow_user(request: HttpRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
@@ -90,7 +122,7 @@ def follow_user(request: HttpRequest, username: str) -> HttpResponse:
     return redirect("timeline:user", username=whom.username)
 
 
-@require_POST
+@allow_methods("POST")
 @login_required
 def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
@@ -99,9 +131,12 @@ def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
     return redirect("timeline:user", username=whom.username)
 
 
-@require_POST
+@allow_methods("GET", "POST")
 @login_required
 def add_message(request: HttpRequest) -> HttpResponse:
+    """POST shares a message; a GET (a bookmark, a reload) shows the box to write one in."""
+    if request.method != "POST":
+        return render(request, "timeline/add_message.html", {"max_length": MESSAGE_MAX_LENGTH})
     try:
         services.message_create(author=request.user, text=request.POST.get("text", ""))
     except services.ServiceError as exc:
@@ -111,7 +146,7 @@ def add_message(request: HttpRequest) -> HttpResponse:
     return redirect("timeline:timeline")
 
 
-@require_http_methods(["GET", "POST"])
+@allow_methods("GET", "POST")
 def login_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("timeline:timeline")
@@ -135,7 +170,7 @@ def login_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-@require_http_methods(["GET", "POST"])
+@allow_methods("GET", "POST")
 def logout_view(request: HttpRequest) -> HttpResponse:
     """GET shows a sign-out button; only the POST (CSRF-protected) signs out, so a
     third-party page cannot sign a visitor out with an <img src="/logout">."""
@@ -148,7 +183,7 @@ def logout_view(request: HttpRequest) -> HttpResponse:
     return render(request, "timeline/logout.html")
 
 
-@require_http_methods(["GET", "POST"])
+@allow_methods("GET", "POST")
 def register_view(request: HttpRequest) -> HttpResponse:
     if request.user.is_authenticated:
         return redirect("timeline:timeline")
