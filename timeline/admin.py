@@ -14,6 +14,7 @@ from django.contrib.auth.forms import (
     SetUnusablePasswordMixin,
     UserChangeForm,
 )
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
@@ -23,6 +24,8 @@ from django.utils.text import Truncator
 
 from . import selectors, services
 from .models import Follow, Message, User
+from .usernames import confusable_key
+from .validators import is_text
 
 admin.site.site_header = "MiniTwit administration"
 admin.site.site_title = "MiniTwit admin"
@@ -83,6 +86,17 @@ class LargeTableAdmin(admin.ModelAdmin):
     show_full_result_count = False
     list_per_page = 100
 
+    def get_search_results(self, request, queryset, search_term):
+        if not is_text(search_term):
+            return _nothing_stored_holds(queryset)
+        return super().get_search_results(request, queryset, search_term)
+
+
+def _nothing_stored_holds(queryset):
+    # A search for a NUL or a lone surrogate would make PostgreSQL (or psycopg) fail, and
+    # no stored text contains either.
+    return queryset.none(), False
+
 
 def _user_link(user: User) -> str:
     url = reverse("admin:timeline_user_change", args=[user.pk])
@@ -116,6 +130,8 @@ class MessageAdmin(LargeTableAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
+        if not is_text(term):
+            return _nothing_stored_holds(queryset)
         condition = Q(text__icontains=term)
         author = selectors.user_get(username=term)
         if author is not None:
@@ -140,7 +156,22 @@ class MessageAdmin(LargeTableAdmin):
         self.message_user(request, text + ".", messages.SUCCESS)
 
 
-class UserAddForm(SetUnusablePasswordMixin, BaseUserCreationForm):
+class LookalikeNameMixin:
+    """Staff get the sign-up's rule too: no new or changed name may look like another
+    account's (usernames.confusable_key); the account keeps the key of its new name."""
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if self.instance.pk and username == self.instance.username:
+            return username
+        key = confusable_key(username)
+        if selectors.confusable_user_exists(key=key, other_than=self.instance):
+            raise ValidationError("The username looks too much like one that is already taken")
+        self.instance.confusable_key = key
+        return username
+
+
+class UserAddForm(LookalikeNameMixin, SetUnusablePasswordMixin, BaseUserCreationForm):
     """The admin's "add user" form for our User model.
 
     Built on BaseUserCreationForm rather than Django's UserCreationForm, whose extra check
@@ -159,7 +190,7 @@ class UserAddForm(SetUnusablePasswordMixin, BaseUserCreationForm):
         self.fields["password2"].required = False
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(LookalikeNameMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
 

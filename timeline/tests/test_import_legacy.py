@@ -204,7 +204,7 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
     assert "user_id=6 username='Roger Histand'" in report
     assert "Skipped 1 users: invalid username (one of the site's own paths)" in report
     assert "Skipped 1 users: invalid username (The username cannot contain" in report
-    assert "Skipped 1 users: email longer than 254 or with a NUL" in report
+    assert "Skipped 1 users: email longer than 254, with a NUL or not UTF-8" in report
     assert "Skipped 2 messages: author is not an imported user" in report
     assert "Skipped 3 messages: invalid pub_date" in report
     assert "Skipped 3 follows: follower or followed is not an imported user" in report
