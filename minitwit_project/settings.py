@@ -122,7 +122,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "minitwit_project.request_policy.CanonicalPathMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "minitwit_project.request_policy.CrossOriginProtectionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",

@@ -9,12 +9,12 @@ in docs/api.md.
 from functools import wraps
 from http import HTTPStatus
 
-from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from minitwit_project.request_policy import cross_origin_protect
 from timeline import selectors, services
 from timeline import views as timeline_views
 from timeline.models import User
@@ -117,11 +117,13 @@ class RegisterView(SimulatorAPIView):
 
     @classmethod
     def as_view(cls, **initkwargs):
-        # Form posts and GETs go to the web page exactly as before, CSRF protection included;
-        # every other POST is the API's (which only accepts JSON). The wrapper keeps the
-        # API view's attributes so DRF's schema generator and resolver_match still see it.
+        # Form posts and GETs go to the web page exactly as before, with its cross-origin
+        # protection (the middleware skips the API's csrf_exempt view, and with it this
+        # wrapper); every other POST is the API's (which only accepts JSON). The wrapper
+        # keeps the API view's attributes so DRF's schema generator and resolver_match
+        # still see it.
         api = super().as_view(**initkwargs)
-        page = csrf_protect(timeline_views.register_view)
+        page = cross_origin_protect(timeline_views.register_view)
 
         @wraps(api)
         def register(request, *args, **kwargs):
