@@ -20,6 +20,7 @@ from timeline import views as timeline_views
 from timeline.models import User
 
 from .protocol import ErrorSerializer, SimulatorAPIView
+from .schema import FOLLOW_REQUEST, MESSAGE_REQUEST, REGISTER_REQUEST
 from .serializers import (
     FollowInputSerializer,
     FollowsOutputSerializer,
@@ -107,13 +108,23 @@ class LatestView(SimulatorAPIView):
 
 
 def is_signup_page_request(request) -> bool:
-    """Whether a request to /register is for the HTML sign-up page (a GET or a form post)
-    rather than the simulator API (any other POST)."""
-    return request.method != "POST" or request.content_type in FORM_CONTENT_TYPES
+    """Whether a request to /register is for the HTML sign-up page (a GET or HEAD, or a
+    form post) rather than the simulator API (any other POST, and any other method, which
+    the API answers with its 405 and Allow header)."""
+    if request.method in ("GET", "HEAD"):
+        return True
+    return request.method == "POST" and request.content_type in FORM_CONTENT_TYPES
 
 
 class RegisterView(SimulatorAPIView):
     """POST /register with a JSON body. /register is shared with the HTML sign-up page."""
+
+    @property
+    def default_response_headers(self):
+        # Allow names the whole resource: GET and HEAD are the sign-up page's (see as_view).
+        headers = super().default_response_headers
+        headers["Allow"] = "GET, HEAD, " + headers["Allow"]
+        return headers
 
     @classmethod
     def as_view(cls, **initkwargs):
@@ -139,7 +150,7 @@ class RegisterView(SimulatorAPIView):
         description="Checks, in this order and with the web form's texts: a username, an "
         'email with "@", a password, a valid and free username.',
         parameters=[LatestQuerySerializer],
-        request=RegisterInputSerializer,
+        request={"application/json": REGISTER_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS),
     )
     def post(self, request):
@@ -178,7 +189,7 @@ class UserMessagesView(SimulatorAPIView):
         description="The text is stored exactly as sent: 1 to 1000 characters, no control "
         "characters other than newline, carriage return and tab.",
         parameters=[LatestQuerySerializer],
-        request=MessageInputSerializer,
+        request={"application/json": MESSAGE_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
     )
     def post(self, request, username: str):
@@ -210,7 +221,7 @@ class FollowsView(SimulatorAPIView):
         description="Following someone already followed and unfollowing someone not "
         "followed succeed (204) and change nothing. Following yourself is a 400.",
         parameters=[LatestQuerySerializer],
-        request=FollowInputSerializer,
+        request={"application/json": FOLLOW_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
     )
     def post(self, request, username: str):
