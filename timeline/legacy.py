@@ -31,7 +31,7 @@ from .usernames import confusable_key, validate_username
 from .validators import is_text
 
 # Werkzeug's generate_password_hash output; older "sha1$salt$hex" forms are not PBKDF2.
-WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:\d+\$[^$]*\$[0-9a-f]+$")
+WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:[0-9]+\$[^$]*\$[0-9a-f]+$")
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 # How many offending rows the report quotes per reason.
 EXAMPLES_PER_REASON = 3

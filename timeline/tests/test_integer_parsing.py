@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from hypothesis import given
 from hypothesis import strategies as st
 
+from timeline.hashers import WerkzeugPBKDF2Hasher
 from timeline.models import Message, User
 from timeline.parsing import MAX_DIGITS, parse_int
 
@@ -103,3 +104,11 @@ def test_a_legacy_row_with_a_lookalike_number_is_counted_and_the_import_goes_on(
     assert f"Skipped 1 messages: {reason}" in err.getvalue()
     assert User.objects.count() == 1
     assert list(Message.objects.values_list("pk", "flagged")) == [(11, True)]
+
+
+@pytest.mark.parametrize("rounds", ["١٠٠٠", "²", "0", "99999999999"])
+def test_a_legacy_hash_with_an_odd_iteration_count_never_verifies(rounds):
+    # An imported Werkzeug hash names its own PBKDF2 rounds: a look-alike number is not one,
+    # and an absurd count would hold a worker for minutes at every sign-in.
+    encoded = WerkzeugPBKDF2Hasher.from_werkzeug(f"pbkdf2:sha256:{rounds}$salt$abcdef")
+    assert WerkzeugPBKDF2Hasher().verify("secret", encoded) is False
