@@ -6,11 +6,14 @@ missing browser fails CI instead of silently skipping).
 
 import os
 import shutil
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.urls import Resolver404, resolve, reverse
 
 from timeline.models import Follow, Message, User
+from timeline.usernames import validate_username
 
 from .factories import MessageFactory, UserFactory
 
@@ -235,3 +238,35 @@ def test_a_form_another_site_posts_to_us_is_refused(browser, live_server):
     assert "it came from another site" in page.inner_text("div.error")
     assert not Message.objects.exists()
     context.close()
+
+
+TRICKY_NAMES = [".", "..", "...", ".a", "a.", "%2e", "%2E%2e", ".%2e", "a\\b", "?", "#1", "a b"]
+TRICKY_NAMES += ["名前", "Ærø", "50% off?", "x\u00a0y", "∕", "．．", "%", "%%", ";", "@", "~"]
+
+
+def test_a_name_is_accepted_only_if_the_browsers_url_parser_keeps_it(browser):
+    # The browser's own URL parser (WHATWG) is the judge of what reaches the server: a name
+    # the site accepts must come back unchanged from every profile URL it appears in.
+    page = browser.new_page()
+    for name in TRICKY_NAMES:
+        try:
+            validate_username(name)
+        except ValidationError:
+            accepted = False
+        else:
+            accepted = True
+        survives = True
+        for route in ("timeline:user", "timeline:follow", "simapi:msgs_user", "simapi:fllws"):
+            path = reverse(route, kwargs={"username": name})
+            sent = page.evaluate("path => new URL(path, 'http://x.test').pathname", path)
+            try:
+                match = resolve(unquote(sent))
+            except Resolver404:
+                survives = False
+                continue
+            survives &= (match.view_name, match.kwargs.get("username")) == (route, name)
+        if name in (".", ".."):
+            assert not accepted and not survives, name
+        else:
+            assert accepted == survives, name
+    page.close()
