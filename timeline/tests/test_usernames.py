@@ -282,3 +282,17 @@ def test_the_migration_gives_existing_accounts_their_look_oldest_first():
         "ａｌｉｃｅ": None,
         "carol": confusable_key("carol"),
     }
+
+
+@pytest.mark.parametrize("term", ["ali\x00ce", "\ud800"])
+@pytest.mark.parametrize("changelist", ["user", "message", "follow"])
+def test_an_admin_search_for_text_nothing_can_hold_is_not_a_500(client, changelist, term):
+    # Django's own search form refuses a NUL (PostgreSQL would refuse it in a query), and a
+    # lone surrogate arrives as U+FFFD, which no lookup trips over.
+    client.force_login(User.objects.create_superuser("moderator", "m@x", "pw"))
+    MessageFactory(author=UserFactory(username="alice"))
+    query = "?q=" + quote(term.encode("utf-8", "surrogatepass"))
+    response = client.get(f"/admin/timeline/{changelist}/{query}")
+    assert response.status_code == HTTPStatus.OK
+    if "\x00" in term:
+        assert "Null characters are not allowed." in response.text
