@@ -7,6 +7,13 @@ FROM python:3.11.14-slim-bookworm AS builder
 ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /build
+# PyICU (look-alike usernames, timeline/usernames.py) has no wheels: it compiles against the
+# distribution's ICU. Unpinned versions: the base image fixes the distribution release, and
+# its security updates must still install.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends g++ pkg-config libicu-dev \
+    && rm -rf /var/lib/apt/lists/*
 COPY requirements.txt .
 RUN pip wheel --wheel-dir /wheels --requirement requirements.txt
 
@@ -20,6 +27,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     GUNICORN_BIND=0.0.0.0:8000 \
     WEB_CONCURRENCY=3 \
     GUNICORN_THREADS=1
+
+# ICU's shared library, which the PyICU wheel from the builder links to.
+# hadolint ignore=DL3008
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends libicu72 \
+    && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 minitwit \
     && useradd --system --uid 10001 --gid minitwit --home-dir /app --no-create-home \

@@ -1,7 +1,7 @@
 """A browser's visits during the rehearsal (deploy/rehearsal.sh), with requests and cookies.
 
     rehearsal_session.py start BASE_URL STATE_FILE
-        sign up and sign in through the forms (CSRF tokens and all), keep the cookies
+        sign up and sign in through the forms, keep the cookies
     rehearsal_session.py visit BASE_URL STATE_FILE [--post TEXT]
         come back with the same cookies: still signed in? optionally post a message and
         see it on the timeline, and check the messages posted before are still there
@@ -14,26 +14,28 @@ non-zero, saying why, when the session does not hold.
 import argparse
 import html
 import json
-import re
 import secrets
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import requests
 
 TIMEOUT = 10
-CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
 class SessionBroken(Exception):
     pass
 
 
-def _csrf_token(page: requests.Response) -> str:
-    match = CSRF_FIELD.search(page.text)
-    if not match:
-        raise SessionBroken(f"{page.url}: no CSRF token in the form (status {page.status_code})")
-    return match.group(1)
+def _browser(base_url: str) -> requests.Session:
+    """A session that posts forms the way a browser without Fetch Metadata headers does:
+    with the page's Origin, which the cross-origin protection compares with the Host and
+    scheme that reach Django (through nginx: $http_host and X-Forwarded-Proto)."""
+    browser = requests.Session()
+    parts = urlsplit(base_url)
+    browser.headers["Origin"] = f"{parts.scheme}://{parts.netloc}"
+    return browser
 
 
 def _expect(response: requests.Response, status: int, what: str) -> requests.Response:
@@ -49,8 +51,8 @@ def _signed_in(page: requests.Response, username: str) -> bool:
 def start(base_url: str, state_file: Path) -> None:
     username = f"rehearsal-{secrets.token_hex(4)}"
     password = secrets.token_urlsafe(12)
-    browser = requests.Session()
-    form = _expect(browser.get(f"{base_url}/register", timeout=TIMEOUT), 200, "sign-up page")
+    browser = _browser(base_url)
+    _expect(browser.get(f"{base_url}/register", timeout=TIMEOUT), 200, "sign-up page")
     registered = browser.post(
         f"{base_url}/register",
         data={
@@ -58,16 +60,15 @@ def start(base_url: str, state_file: Path) -> None:
             "email": f"{username}@example.org",
             "password": password,
             "password2": password,
-            "csrfmiddlewaretoken": _csrf_token(form),
         },
         timeout=TIMEOUT,
         allow_redirects=False,
     )
     _expect(registered, 302, "signing up")
-    form = _expect(browser.get(f"{base_url}/login", timeout=TIMEOUT), 200, "sign-in page")
+    _expect(browser.get(f"{base_url}/login", timeout=TIMEOUT), 200, "sign-in page")
     signed_in = browser.post(
         f"{base_url}/login",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": _csrf_token(form)},
+        data={"username": username, "password": password},
         timeout=TIMEOUT,
     )
     _expect(signed_in, 200, "signing in")
@@ -85,7 +86,7 @@ def start(base_url: str, state_file: Path) -> None:
 
 def visit(base_url: str, state_file: Path, post: str | None) -> None:
     state = json.loads(state_file.read_text())
-    browser = requests.Session()
+    browser = _browser(base_url)
     browser.cookies.update(state["cookies"])
     page = _expect(browser.get(f"{base_url}/", timeout=TIMEOUT), 200, "my timeline")
     served_by = [page.headers.get("X-Served-By", "")]
@@ -94,7 +95,7 @@ def visit(base_url: str, state_file: Path, post: str | None) -> None:
     if post:
         posted = browser.post(
             f"{base_url}/add_message",
-            data={"text": post, "csrfmiddlewaretoken": _csrf_token(page)},
+            data={"text": post},
             timeout=TIMEOUT,
         )
         _expect(posted, 200, "posting a message")

@@ -13,6 +13,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from timeline.parsing import parse_int
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -45,10 +47,10 @@ def envint(name: str, default: int) -> int:
     value = os.environ.get(name)
     if value is None or value == "":
         return default
-    try:
-        return int(value)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}={value!r} is not an integer") from exc
+    number = parse_int(value.strip())
+    if number is None:
+        raise ImproperlyConfigured(f"{name}={value!r} is not an integer")
+    return number
 
 
 def envlist(name: str, default: str = "") -> list[str]:
@@ -118,7 +120,8 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    "minitwit_project.request_policy.CanonicalPathMiddleware",
+    "minitwit_project.request_policy.CrossOriginProtectionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -271,6 +274,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "simapi.schema.complete_schema",
+    ],
 }
 
 # MiniTwit domain limits ------------------------------------------------------------------

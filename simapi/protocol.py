@@ -14,7 +14,6 @@ import base64
 import binascii
 import hmac
 import logging
-import re
 from http import HTTPStatus
 
 from django.conf import settings
@@ -33,6 +32,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 
 from minitwit_project.client_ip import client_ip, ip_allowed
 from timeline import services
+from timeline.parsing import parse_int
 
 logger = logging.getLogger("simapi")
 
@@ -40,7 +40,6 @@ NOT_AUTHORIZED = "You are not authorized to use this resource!"
 
 # The `latest` column is a BIGINT: anything outside it is "not an integer" for our purposes.
 LATEST_MIN, LATEST_MAX = -(2**63), 2**63 - 1
-_LATEST_RE = re.compile(r"-?[0-9]{1,19}")
 
 
 class Simulator:
@@ -194,11 +193,13 @@ def exception_handler(exc, context):
 
 
 def parse_latest(raw: str | None) -> int | None:
-    """The `latest` query value as an integer, or None when absent or not an integer."""
-    if raw is None or not _LATEST_RE.fullmatch(raw):
-        return None
-    value = int(raw)
-    return value if LATEST_MIN <= value <= LATEST_MAX else None
+    """The `latest` query value to record, or None: absent, not a 64-bit integer, or -1.
+
+    The course's reference reads `latest` with a default of -1 and records anything else,
+    so -1 means "no value" and is never recorded.
+    """
+    value = parse_int(raw, minimum=LATEST_MIN, maximum=LATEST_MAX)
+    return None if value == -1 else value
 
 
 class SimulatorAPIView(APIView):
@@ -215,6 +216,16 @@ class SimulatorAPIView(APIView):
 
     def permission_denied(self, request, message=None, code=None):
         raise NotAuthorized()
+
+    # Whether this endpoint's operations record `latest`; GET /latest's does not, as in the
+    # course's reference.
+    records_latest = True
+
+    def reaches_operation(self, request) -> bool:
+        """Whether the request goes on to one of this endpoint's operations (HEAD runs GET's)
+        rather than to DRF's 405 or OPTIONS answers, which the reference never records."""
+        method = request.method.lower()
+        return method != "options" and method in self.http_method_names and hasattr(self, method)
 
     latest_received: int | None = None
 
@@ -239,10 +250,14 @@ class SimulatorAPIView(APIView):
     def initial(self, request, *args, **kwargs):
         super().initial(request, *args, **kwargs)
         # Past authentication and permissions: an unauthorized request never gets here, so
-        # it cannot move `latest`. Open endpoints (GET /latest) still record only for the
-        # simulator. A request that then fails (400, 404) still counts as received, as in
-        # the course's reference; dispatch() writes the value.
-        latest = parse_latest(request.query_params.get("latest"))
+        # it cannot move `latest`. DRF runs initial() before it picks the handler, hence the
+        # check that the method has one. A request that then fails (400, 404) still counts,
+        # as in the reference; dispatch() writes the value, in the operation's transaction.
+        # Of a repeated `latest`, the first counts, as with the reference's Flask.
+        if not (self.records_latest and self.reaches_operation(request)):
+            return
+        sent = request.query_params.getlist("latest")
+        latest = parse_latest(sent[0]) if sent else None
         if latest is not None and is_simulator(request):
             self.latest_received = latest
 

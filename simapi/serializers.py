@@ -6,6 +6,8 @@ timeline/services.py, which the web UI shares.
 
 from rest_framework import serializers
 
+from timeline.parsing import parse_int
+
 from .protocol import ProtocolText
 
 DEFAULT_NO = 100
@@ -15,8 +17,23 @@ DEFAULT_NO = 100
 MAX_NO = 10_000
 
 
+class WholeNumberField(serializers.IntegerField):
+    """DRF's IntegerField read with timeline.parsing.parse_int: ASCII digits only.
+
+    DRF's own parsing is Python's int(), which also takes " 7", "7.0", "1_000" and "٣".
+    """
+
+    def to_internal_value(self, data):
+        if isinstance(data, str) and len(data) > self.MAX_STRING_LENGTH:
+            self.fail("max_string_length")
+        value = data if type(data) is int else parse_int(data)
+        if value is None:
+            self.fail("invalid")
+        return value
+
+
 class NoQuerySerializer(serializers.Serializer):
-    no = serializers.IntegerField(
+    no = WholeNumberField(
         required=False,
         default=DEFAULT_NO,
         min_value=0,
@@ -34,10 +51,16 @@ class NoQuerySerializer(serializers.Serializer):
 
 
 class LatestQuerySerializer(serializers.Serializer):
-    latest = serializers.IntegerField(
+    """Documents `?latest=` (SimulatorAPIView reads it). Any text is accepted, as by the
+    course's reference: only a 64-bit integer other than -1 is recorded, anything else is
+    ignored and the request proceeds, so the schema types it as a string."""
+
+    latest = serializers.CharField(
         required=False,
-        help_text="The simulator's id for this request, stored for GET /latest when the "
-        "request is authorized. A value that is not a 64-bit integer is ignored.",
+        allow_blank=True,
+        help_text="The simulator's id for this request. Recorded for GET /latest when it is "
+        "a 64-bit integer in ASCII digits other than -1 and the request is authorized and "
+        "reaches an operation (not a 405); any other value is ignored.",
     )
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
+from timeline.parsing import parse_int
+
 COMMANDS = ("register", "tweet", "follow", "unfollow")
 # What the course simulator expects from every action; anything else is an error.
 EXPECTED_STATUS = 204
@@ -57,10 +59,9 @@ def parse_scenario(lines: Iterable[str], *, limit: int | None = None) -> list[Ac
         where = f"line {reader.line_num}"
         if len(row) < 6:
             raise ScenarioError(f"{where}: expected 6 or 7 tab-separated columns, got {len(row)}")
-        try:
-            action_id = int(row[0])
-        except ValueError:
-            raise ScenarioError(f"{where}: the id {row[0]!r} is not an integer") from None
+        action_id = parse_int(row[0])
+        if action_id is None:
+            raise ScenarioError(f"{where}: the id {row[0]!r} is not an integer")
         command = row[3]
         if command not in COMMANDS:
             raise ScenarioError(f"{where}: unknown command {command!r}")

@@ -9,17 +9,18 @@ in docs/api.md.
 from functools import cache, wraps
 from http import HTTPStatus
 
-from django.views.decorators.csrf import csrf_protect
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
+from minitwit_project.request_policy import cross_origin_protect
 from timeline import selectors, services
 from timeline import views as timeline_views
 
 from .protocol import ErrorSerializer, SimulatorAPIView
+from .schema import FOLLOW_REQUEST, MESSAGE_REQUEST, REGISTER_REQUEST
 from .serializers import (
     FollowInputSerializer,
     FollowsOutputSerializer,
@@ -116,12 +117,13 @@ class LatestView(SimulatorAPIView):
     # Open like the course's reference: the value is only a request counter, and monitoring
     # can read it without the simulator's password. Recording a `latest` still needs it.
     permission_classes = [AllowAny]
+    records_latest = False
 
     @extend_schema(
         operation_id="latest_get",
         summary="The last `latest` received",
-        description="Open to anyone. A `latest` sent to this endpoint is recorded (and "
-        "returned) only when the request carries the simulator's credentials.",
+        description="Open to anyone. A `latest` sent to this endpoint itself is not recorded, "
+        "as in the course's reference.",
         parameters=[LatestQuerySerializer],
         responses={200: OpenApiResponse(LatestOutputSerializer, description="The value.")},
         auth=[],
@@ -131,21 +133,33 @@ class LatestView(SimulatorAPIView):
 
 
 def is_signup_page_request(request) -> bool:
-    """Whether a request to /register is for the HTML sign-up page (a GET or a form post)
-    rather than the simulator API (any other POST)."""
-    return request.method != "POST" or request.content_type in FORM_CONTENT_TYPES
+    """Whether a request to /register is for the HTML sign-up page (a GET or HEAD, or a
+    form post) rather than the simulator API (any other POST, and any other method, which
+    the API answers with its 405 and Allow header)."""
+    if request.method in ("GET", "HEAD"):
+        return True
+    return request.method == "POST" and request.content_type in FORM_CONTENT_TYPES
 
 
 class RegisterView(SimulatorAPIView):
     """POST /register with a JSON body. /register is shared with the HTML sign-up page."""
 
+    @property
+    def default_response_headers(self):
+        # Allow names the whole resource: GET and HEAD are the sign-up page's (see as_view).
+        headers = super().default_response_headers
+        headers["Allow"] = "GET, HEAD, " + headers["Allow"]
+        return headers
+
     @classmethod
     def as_view(cls, **initkwargs):
-        # Form posts and GETs go to the web page exactly as before, CSRF protection included;
-        # every other POST is the API's (which only accepts JSON). The wrapper keeps the
-        # API view's attributes so DRF's schema generator and resolver_match still see it.
+        # Form posts and GETs go to the web page exactly as before, with its cross-origin
+        # protection (the middleware skips the API's csrf_exempt view, and with it this
+        # wrapper); every other POST is the API's (which only accepts JSON). The wrapper
+        # keeps the API view's attributes so DRF's schema generator and resolver_match
+        # still see it.
         api = super().as_view(**initkwargs)
-        page = csrf_protect(timeline_views.register_view)
+        page = cross_origin_protect(timeline_views.register_view)
 
         @wraps(api)
         def register(request, *args, **kwargs):
@@ -161,7 +175,7 @@ class RegisterView(SimulatorAPIView):
         description="Checks, in this order and with the web form's texts: a username, an "
         'email with "@", a password, a valid and free username.',
         parameters=[LatestQuerySerializer],
-        request=RegisterInputSerializer,
+        request={"application/json": REGISTER_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS),
     )
     def post(self, request):
@@ -199,7 +213,7 @@ class UserMessagesView(SimulatorAPIView):
         description="The text is stored exactly as sent: 1 to 1000 characters, no control "
         "characters other than newline, carriage return and tab.",
         parameters=[LatestQuerySerializer],
-        request=MessageInputSerializer,
+        request={"application/json": MESSAGE_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
     )
     def post(self, request, username: str):
@@ -231,7 +245,7 @@ class FollowsView(SimulatorAPIView):
         description="Following someone already followed and unfollowing someone not "
         "followed succeed (204) and change nothing. Following yourself is a 400.",
         parameters=[LatestQuerySerializer],
-        request=FollowInputSerializer,
+        request={"application/json": FOLLOW_REQUEST},
         responses=_responses(_NO_CONTENT, *_BODY_ERRORS, HTTPStatus.NOT_FOUND),
     )
     def post(self, request, username: str):

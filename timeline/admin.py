@@ -14,6 +14,7 @@ from django.contrib.auth.forms import (
     SetUnusablePasswordMixin,
     UserChangeForm,
 )
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
 from django.db.models import Q
@@ -23,6 +24,7 @@ from django.utils.text import Truncator
 
 from . import selectors, services
 from .models import Follow, Message, User
+from .usernames import confusable_key
 
 admin.site.site_header = "MiniTwit administration"
 admin.site.site_title = "MiniTwit admin"
@@ -140,7 +142,22 @@ class MessageAdmin(LargeTableAdmin):
         self.message_user(request, text + ".", messages.SUCCESS)
 
 
-class UserAddForm(SetUnusablePasswordMixin, BaseUserCreationForm):
+class LookalikeNameMixin:
+    """Staff get the sign-up's rule too: no new or changed name may look like another
+    account's (usernames.confusable_key); the account keeps the key of its new name."""
+
+    def clean_username(self):
+        username = self.cleaned_data["username"]
+        if self.instance.pk and username == self.instance.username:
+            return username
+        key = confusable_key(username)
+        if selectors.confusable_user_exists(key=key, other_than=self.instance):
+            raise ValidationError("The username looks too much like one that is already taken")
+        self.instance.confusable_key = key
+        return username
+
+
+class UserAddForm(LookalikeNameMixin, SetUnusablePasswordMixin, BaseUserCreationForm):
     """The admin's "add user" form for our User model.
 
     Built on BaseUserCreationForm rather than Django's UserCreationForm, whose extra check
@@ -159,7 +176,7 @@ class UserAddForm(SetUnusablePasswordMixin, BaseUserCreationForm):
         self.fields["password2"].required = False
 
 
-class UserEditForm(UserChangeForm):
+class UserEditForm(LookalikeNameMixin, UserChangeForm):
     class Meta(UserChangeForm.Meta):
         model = User
 

@@ -25,6 +25,17 @@ def permission_denied(request, exception=None):
     return _error(request, HTTPStatus.FORBIDDEN, "You are not allowed to do that.")
 
 
+def method_not_allowed(request, allowed: list[str]):
+    """405 in the site's layout, with the Allow header the status requires."""
+    response = _error(
+        request,
+        HTTPStatus.METHOD_NOT_ALLOWED,
+        f"This page does not take a {request.method} request (it takes {', '.join(allowed)}).",
+    )
+    response["Allow"] = ", ".join(allowed)
+    return response
+
+
 def page_not_found(request, exception=None):
     message = str(exception) if isinstance(exception, Http404) and exception.args else None
     if message and not isinstance(exception.args[0], str):
@@ -43,9 +54,16 @@ def server_error(request):
 
 
 def csrf_failure(request, reason=""):
-    return _error(
-        request,
-        HTTPStatus.FORBIDDEN,
-        "The form was rejected because it did not come from this site "
-        "(missing or wrong CSRF token). Reload the page and try again.",
-    )
+    """403 for a refused state change: from CrossOriginProtectionMiddleware (the request
+    came from another site) or, in the admin, from Django's token check."""
+    if "token" in reason.lower() or "referer" in reason.lower() or "cookie" in reason.lower():
+        message = (
+            "The form was rejected because its security token is missing or out of date "
+            "(cross-site request forgery protection). Reload the page and try again."
+        )
+    else:
+        message = (
+            "The request was refused because it came from another site (cross-site request "
+            "forgery protection). Go to this site and use its own form."
+        )
+    return _error(request, HTTPStatus.FORBIDDEN, message)

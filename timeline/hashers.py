@@ -11,6 +11,10 @@ import hmac
 
 from django.contrib.auth.hashers import Argon2PasswordHasher, BasePasswordHasher, mask_hash
 
+from .parsing import parse_int
+
+MAX_WERKZEUG_ITERATIONS = 10_000_000
+
 
 class MiniTwitArgon2Hasher(Argon2PasswordHasher):
     time_cost = 2
@@ -38,7 +42,12 @@ class WerkzeugPBKDF2Hasher(BasePasswordHasher):
         kind, hash_name, iterations = method.split(":")
         if kind != "pbkdf2":
             raise ValueError(f"unsupported Werkzeug method {method!r}")
-        return hash_name, int(iterations), salt, digest
+        # A legacy row could ask for any number of rounds; beyond this, one sign-in would
+        # hold a worker for minutes. Werkzeug's own default is 1,000,000 (3.1).
+        rounds = parse_int(iterations, minimum=1, maximum=MAX_WERKZEUG_ITERATIONS)
+        if rounds is None:
+            raise ValueError(f"unsupported Werkzeug iteration count {iterations!r}")
+        return hash_name, rounds, salt, digest
 
     def encode(self, password, salt):
         raise NotImplementedError("Werkzeug hashes are only verified, never created.")

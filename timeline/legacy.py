@@ -23,11 +23,15 @@ import psycopg
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 
+from . import selectors
 from .hashers import WerkzeugPBKDF2Hasher
-from .models import Follow, Message, User, validate_username
+from .models import Follow, Message, User
+from .parsing import parse_int
+from .usernames import confusable_key, validate_username
+from .validators import is_text
 
 # Werkzeug's generate_password_hash output; older "sha1$salt$hex" forms are not PBKDF2.
-WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:\d+\$[^$]*\$[0-9a-f]+$")
+WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:[0-9]+\$[^$]*\$[0-9a-f]+$")
 EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 # How many offending rows the report quotes per reason.
 EXAMPLES_PER_REASON = 3
@@ -75,6 +79,8 @@ class ImportReport:
     # Users whose legacy hash is not Werkzeug PBKDF2: imported, but they cannot sign in
     # until someone sets a password in the admin.
     unusable_passwords: int = 0
+    # Users imported without a confusable_key because an older account looks the same.
+    confusable_names: int = 0
 
     @property
     def phases(self) -> dict[str, PhaseReport]:
@@ -110,6 +116,10 @@ class LegacySource:
                 raise LegacySourceError(f"No such file: {location}")
             # mode=ro: the import must never change (or create) the source.
             self.connection = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
+            # SQLite stores whatever bytes it was given. Text that is not UTF-8 would stop
+            # the whole read with an OperationalError; as lone surrogates it reaches the
+            # row checks, which refuse it like any other invalid text, and the import goes on.
+            self.connection.text_factory = lambda raw: raw.decode("utf-8", "surrogateescape")
             self._errors = (sqlite3.Error,)
         try:
             self.check_schema()
@@ -191,6 +201,7 @@ class LegacyImporter:
         # the only authors and follow ends that may be imported.
         self.known_users: set[int] = set()
         self._usernames_seen: set[str] = set()
+        self._keys_seen: set[str] = set()
 
     def run(self) -> ImportReport:
         for phase, handle in (
@@ -212,10 +223,9 @@ class LegacyImporter:
 
     def _users(self, rows, report: PhaseReport, previous):
         ids = [row[0] for row in rows if isinstance(row[0], int)]
-        # A NUL byte cannot even be sent to PostgreSQL; such names are invalid anyway.
-        names = [str(row[1]) for row in rows if row[1] is not None and "\x00" not in str(row[1])]
+        names = [str(row[1]) for row in rows if row[1] is not None]
         taken_ids = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
-        taken_names = dict(User.objects.filter(username__in=names).values_list("username", "pk"))
+        taken_names = selectors.users_by_name(usernames=names)
         new = []
         for user_id, username, email, pw_hash in rows:
             example = f"user_id={user_id!r} username={username!r}"
@@ -247,8 +257,10 @@ class LegacyImporter:
                 report.skip(f"invalid username ({reason})", example)
                 continue
             email = "" if email is None else str(email)
-            if len(email) > EMAIL_MAX_LENGTH or "\x00" in email:
-                report.skip(f"email longer than {EMAIL_MAX_LENGTH} or with a NUL", example)
+            if len(email) > EMAIL_MAX_LENGTH or not is_text(email):
+                report.skip(
+                    f"email longer than {EMAIL_MAX_LENGTH}, with a NUL or not UTF-8", example
+                )
                 continue
             pw_hash = "" if pw_hash is None else str(pw_hash)
             if WERKZEUG_PBKDF2.match(pw_hash):
@@ -256,10 +268,29 @@ class LegacyImporter:
             else:
                 password = make_password(None)
                 self.report.unusable_passwords += 1
-            new.append(User(id=user_id, username=username, email=email, password=password))
+            new.append(
+                User(
+                    id=user_id,
+                    username=username,
+                    email=email,
+                    password=password,
+                    confusable_key=self._confusable_key(username),
+                )
+            )
             self.known_users.add(user_id)
         self._write(User, new, report)
         return previous
+
+    def _confusable_key(self, username: str) -> str | None:
+        """The name's look, or None when an account (ours, or one imported before it) looks
+        the same: these are existing accounts, so they are kept, and the older account's
+        key still keeps new sign-ups from looking like either."""
+        key = confusable_key(username)
+        if key in self._keys_seen or selectors.confusable_user_exists(key=key):
+            self.report.confusable_names += 1
+            return None
+        self._keys_seen.add(key)
+        return key
 
     def _messages(self, rows, report: PhaseReport, previous):
         ids = [row[0] for row in rows if isinstance(row[0], int)]
@@ -281,8 +312,8 @@ class LegacyImporter:
                 else:
                     report.skip("message_id already belongs to another message", example)
                 continue
-            if text is None or "\x00" in str(text):
-                report.skip("text missing or containing NUL", example)
+            if text is None or not is_text(str(text)):
+                report.skip("text missing, with a NUL or not UTF-8", example)
                 continue
             when = parse_timestamp(pub_date)
             if when is None:
@@ -358,9 +389,14 @@ def parse_timestamp(value) -> dt.datetime | None:
         return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
     if isinstance(value, bool) or value is None:
         return None
+    if isinstance(value, str):
+        # The original schema stores whole seconds; float() would also take "nan", "1e9",
+        # "1_000" and non-ASCII digits.
+        value = parse_int(value.strip())
+        if value is None:
+            return None
     try:
-        seconds = float(value.strip()) if isinstance(value, str) else float(value)
-        return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
+        return dt.datetime.fromtimestamp(float(value), tz=dt.UTC)
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
@@ -371,8 +407,11 @@ def parse_flag(value) -> bool | None:
         return False
     if isinstance(value, bool):
         return value
-    if isinstance(value, int | Decimal) or (isinstance(value, str) and value.strip().isdigit()):
-        number = int(value)
-        if number in (0, 1):
-            return bool(number)
+    if isinstance(value, str):
+        value = parse_int(value.strip())
+    elif isinstance(value, Decimal) and value == value.to_integral_value():
+        # A PostgreSQL port may hold NUMERIC; 1.5 must not be truncated into "flagged".
+        value = int(value)
+    if isinstance(value, int) and value in (0, 1):
+        return bool(value)
     return None

@@ -4,61 +4,17 @@ Both apps (the HTML pages in `timeline` and the simulator API in `simapi`) use t
 models; reads live in `timeline/selectors.py`, writes in `timeline/services.py`.
 """
 
-import unicodedata
-
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-USERNAME_MAX_LENGTH = 150
+# Username rules live in usernames.py; validate_username stays importable from here, where
+# migration 0001 refers to it.
+from .usernames import USERNAME_MAX_LENGTH, confusable_key, validate_username
+
 MESSAGE_MAX_LENGTH = 1000
-
-# First path segments the site itself uses: a user with one of these names would have a
-# profile page nobody can reach.
-RESERVED_USERNAMES = frozenset(
-    {
-        "add_message",
-        "admin",
-        "api",
-        "fllws",
-        "health",
-        "latest",
-        "login",
-        "logout",
-        "metrics",
-        "msgs",
-        "public",
-        "ready",
-        "register",
-        "static",
-    }
-)
-
-
-def validate_username(value: str) -> None:
-    """Usernames are free text (the simulator sends "Roger Histand", "Ærø"), with limits.
-
-    A name must not be blank, start or end with whitespace, contain "/" (it is a path
-    segment of the profile URL) or control/format characters (NUL breaks PostgreSQL, the
-    others are invisible), or be one of the site's own path names.
-    """
-    if not value or not value.strip():
-        raise ValidationError("You have to enter a username", code="required")
-    if len(value) > USERNAME_MAX_LENGTH:
-        raise ValidationError(
-            f"The username can be at most {USERNAME_MAX_LENGTH} characters long", code="max_length"
-        )
-    if value != value.strip():
-        raise ValidationError("The username cannot start or end with a space", code="invalid")
-    if "/" in value or any(unicodedata.category(ch) in {"Cc", "Cf", "Cs"} for ch in value):
-        raise ValidationError(
-            "The username cannot contain '/' or control characters", code="invalid"
-        )
-    if value.lower() in RESERVED_USERNAMES:
-        raise ValidationError("The username is already taken", code="reserved")
 
 
 class UserManager(BaseUserManager):
@@ -66,7 +22,12 @@ class UserManager(BaseUserManager):
 
     def _create(self, username, email, password, **extra):
         validate_username(username)
-        user = self.model(username=username, email=self.normalize_email(email or ""), **extra)
+        user = self.model(
+            username=username,
+            email=self.normalize_email(email or ""),
+            confusable_key=confusable_key(username),
+            **extra,
+        )
         user.set_password(password)
         user.save(using=self._db)
         return user
@@ -87,6 +48,13 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     username = models.CharField(
         max_length=USERNAME_MAX_LENGTH, unique=True, validators=[validate_username]
+    )
+    # What the name looks like (usernames.confusable_key), unique so that no new name can
+    # look like an existing one, even when two sign-ups race. NULL only for accounts that
+    # were already confusable with an older one when they arrived (an original MiniTwit
+    # database may hold such pairs): the older account's key still guards the look.
+    confusable_key = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
     )
     email = models.EmailField(max_length=254, blank=True)
     is_active = models.BooleanField(

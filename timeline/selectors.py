@@ -5,9 +5,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max
+from django.db.models import Max, Q
 
 from .models import Follow, Message, SimulatorState, User
+from .usernames import USERNAME_MAX_LENGTH
 
 
 @dataclass(frozen=True)
@@ -31,22 +32,28 @@ def _page(queryset, *, page: int, per_page: int) -> MessagePage:
     return MessagePage(messages=rows[:per_page], page=page, has_older=len(rows) > per_page)
 
 
-def user_get(*, username: str) -> User | None:
-    """The user with exactly this name (case-sensitive, as in the original MiniTwit)."""
-    if "\x00" in username:
-        # PostgreSQL rejects NUL in a query string (a 500), and no valid name contains one.
-        return None
-    return User.objects.filter(username=username).first()
+def users_by_name(*, usernames: list[str]) -> dict[str, User]:
+    """The users with these exact names (case-sensitive, as in the original MiniTwit), by
+    name, in one query; unknown names are absent.
+
+    Every lookup of users by name comes here, so this is the one place that keeps text no
+    username can be out of the query: PostgreSQL refuses a NUL (a DataError, so a 500),
+    psycopg cannot encode a lone surrogate, and an over-long name only costs a query.
+    """
+    names = [name for name in usernames if _could_be_username(name)]
+    if not names:
+        return {}
+    return {user.username: user for user in User.objects.filter(username__in=names)}
 
 
 def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
     """The ids of the users with these exact names, by name, in one query; unknown names are
-    absent.
+    absent. The same guard as users_by_name keeps impossible names out of the query.
 
     Plain SQL: the simulator API looks a user up on every request and needs only the id, and
     the ORM's query compiler would cost more than the lookup (see services.py).
     """
-    names = list(dict.fromkeys(name for name in usernames if "\x00" not in name))
+    names = list(dict.fromkeys(name for name in usernames if _could_be_username(name)))
     if not names:
         return {}
     placeholders = ", ".join(["%s"] * len(names))
@@ -56,6 +63,49 @@ def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
             names,
         )
         return dict(cursor.fetchall())
+
+def user_get(*, username: str) -> User | None:
+    """The user with exactly this name, or None."""
+    return users_by_name(usernames=[username]).get(username)
+
+
+@dataclass(frozen=True)
+class NameInUse:
+    """Whether a name is someone's already (`taken`), or looks like someone's (`alike`)."""
+
+    taken: bool
+    alike: bool
+
+
+def name_in_use(*, username: str, key: str) -> NameInUse:
+    """Both questions in one query, so that an account created between two queries cannot
+    make an identical name read as a look-alike."""
+    if not _could_be_username(username):
+        return NameInUse(taken=False, alike=confusable_user_exists(key=key))
+    holders = set(
+        User.objects.filter(Q(username=username) | Q(confusable_key=key)).values_list(
+            "username", flat=True
+        )
+    )
+    return NameInUse(taken=username in holders, alike=bool(holders - {username}))
+
+
+def confusable_user_exists(*, key: str, other_than: User | None = None) -> bool:
+    """Whether an account (other than `other_than`) already has this look
+    (usernames.confusable_key)."""
+    users = User.objects.filter(confusable_key=key)
+    if other_than is not None:
+        users = users.exclude(pk=other_than.pk)
+    return users.exists()
+
+
+def _could_be_username(name: object) -> bool:
+    return (
+        isinstance(name, str)
+        and 0 < len(name) <= USERNAME_MAX_LENGTH
+        and "\x00" not in name
+        and not any("\ud800" <= ch <= "\udfff" for ch in name)
+    )
 
 
 def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:

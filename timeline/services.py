@@ -16,14 +16,10 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
-from .models import (
-    MESSAGE_MAX_LENGTH,
-    Follow,
-    Message,
-    SimulatorState,
-    User,
-    validate_username,
-)
+from . import selectors
+from .models import MESSAGE_MAX_LENGTH, Follow, Message, SimulatorState, User
+from .usernames import confusable_key, validate_username
+from .validators import EMAIL_MAX_LENGTH
 
 
 class ServiceError(Exception):
@@ -39,8 +35,10 @@ def user_register(
 ) -> User:
     """Create an account, checking in the original MiniTwit's order and with its texts.
 
-    Safe under concurrency: of two simultaneous registrations of one name, the database's
-    unique constraint lets exactly one through and the other gets "already taken".
+    A name that looks like an existing one (usernames.confusable_key: "аlice" with a
+    Cyrillic а beside "alice") is refused too. Safe under concurrency: of two simultaneous
+    registrations of one name, or of two look-alikes, the database's unique constraints let
+    exactly one through and the other gets the same refusal as if it had come second.
     """
     username = username or ""
     email = email or ""
@@ -57,24 +55,42 @@ def user_register(
         validate_username(username)
     except ValidationError as exc:
         raise ServiceError(exc.messages[0]) from exc
-    if len(email) > 254:
+    if len(email) > EMAIL_MAX_LENGTH:
         raise ServiceError("You have to enter a valid email address")
-    if _has_control_characters(email) or "\x00" in password:
+    if _has_control_characters(email) or _has_control_characters(password, allowed=_ANY_CC):
         raise ServiceError("The email address and password cannot contain control characters")
-    if User.objects.filter(username=username).exists():
-        raise ServiceError("The username is already taken")
-    user = User(username=username, email=email)
+    key = confusable_key(username)
+    _check_name_is_free(username, key)
+    user = User(username=username, email=email, confusable_key=key)
     user.set_password(password)
     try:
         with transaction.atomic():
             user.save(force_insert=True)
     except IntegrityError as exc:
+        # Someone else's sign-up won the race; say what the check would now say.
+        _check_name_is_free(username, key)
         raise ServiceError("The username is already taken") from exc
     return user
 
 
+def _check_name_is_free(username: str, key: str) -> None:
+    in_use = selectors.name_in_use(username=username, key=key)
+    if in_use.taken:
+        raise ServiceError("The username is already taken")
+    if in_use.alike:
+        raise ServiceError("The username looks too much like one that is already taken")
+
+
+# Passwords may hold any character but NUL (PostgreSQL-bound text never does) and lone
+# surrogates (not encodable for hashing).
+_ANY_CC = "".join(chr(code) for code in range(1, 0x20)) + "".join(
+    chr(code) for code in range(0x7F, 0xA0)
+)
+
+
 def _has_control_characters(text: str, allowed: str = "") -> bool:
-    return any(unicodedata.category(ch) == "Cc" and ch not in allowed for ch in text)
+    """Control characters other than `allowed`, and lone surrogates (never allowed)."""
+    return any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in allowed for ch in text)
 
 
 def _execute(sql: str, params: Sequence) -> int:
@@ -147,7 +163,7 @@ def user_authenticate(*, username: str, password: str) -> User:
 
     A correct password for an imported (Werkzeug) hash re-hashes it with our hasher.
     """
-    user = User.objects.filter(username=username or "").first()
+    user = selectors.user_get(username=username or "")
     if user is None:
         raise ServiceError("Invalid username")
     if not user.check_password(password or ""):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("logout", views.logout_view, name="logout"),
     path("register", views.register_view, name="register"),
     path("add_message", views.add_message, name="add_message"),
+    path("favicon.ico", views.favicon, name="favicon"),
     # Profile URLs last: any other first segment is a username.
     path("<str:username>", views.user_timeline, name="user"),
     path("<str:username>/follow", views.follow_user, name="follow"),

@@ -1,4 +1,4 @@
-"""Fixtures for the observability tests: the real log output, parsed."""
+"""Fixtures for the site-wide tests: the real log output, parsed; users and clients."""
 
 import io
 import json
@@ -7,6 +7,10 @@ import logging
 import pytest
 
 from minitwit_project import probes
+
+# The apps' users and simulator client, for the tests of site-wide behaviour.
+from simapi.tests.conftest import sim  # noqa: F401
+from timeline.tests.conftest import alice, bob  # noqa: F401
 
 
 class LogCapture:

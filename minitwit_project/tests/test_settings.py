@@ -87,3 +87,12 @@ def test_a_malformed_boolean_is_refused(tmp_path):
     result = load_settings({"DEBUG": "maybe"}, tmp_path=tmp_path)
     assert result.returncode != 0
     assert "DEBUG='maybe' is not a boolean" in result.stderr
+
+
+def test_an_integer_setting_must_be_written_in_ascii_digits(tmp_path):
+    # int() would read "٦٠" as 60; the setting is refused instead of silently taken.
+    result = load_settings({"DB_CONN_MAX_AGE": "٦٠"}, tmp_path=tmp_path)
+    assert result.returncode != 0
+    assert "DB_CONN_MAX_AGE='٦٠' is not an integer" in result.stderr
+    result = load_settings({"DB_CONN_MAX_AGE": "60"}, "settings.DATABASES", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr

@@ -114,8 +114,13 @@ def test_wrong_types_are_a_400(sim, path, body):
     assert "Not a valid string." in body["error_msg"]
 
 
+# int() alone would take the last five (as 7, 7, 7, 10 and 3).
+NOT_WHOLE_NUMBERS = ["abc", "-1", "1.5", "1e3", "%00", "0x10", "9" * 2000, "²"]
+NOT_WHOLE_NUMBERS += ["%207", "7.0", "%2B7", "1_0", "٣"]
+
+
 @pytest.mark.parametrize("path", GET_PATHS)
-@pytest.mark.parametrize("no", ["abc", "-1", "1.5", "1e3", "%00", "0x10", "9" * 2000])
+@pytest.mark.parametrize("no", NOT_WHOLE_NUMBERS)
 def test_a_no_that_is_not_a_whole_number_from_zero_is_a_400(sim, path, no):
     body = assert_error(sim.get(f"{path}?no={no}"), HTTPStatus.BAD_REQUEST)
     assert body["error_msg"].startswith("no: ")

@@ -52,6 +52,22 @@ def test_simultaneous_registrations_of_one_name_let_exactly_one_through():
     assert User.objects.filter(username="twin").count() == 1
 
 
+def test_simultaneous_registrations_of_look_alike_names_let_exactly_one_through():
+    # "alice", and seven names that look like it: Cyrillic, fullwidth, Latin alpha, I and 1.
+    names = ["alice", "аlice", "alіce", "ａlice", "aliсe", "ａｌｉｃｅ", "ɑlice", "a1ice"]
+    assert len(set(names)) == THREADS
+    responses = all_at_once(
+        lambda client, i: client.post(
+            "/register", {"username": names[i], "email": "a@example.com", "pwd": "p"}
+        )
+    )
+    statuses = sorted(response.status_code for response in responses)
+    assert statuses == [HTTPStatus.NO_CONTENT] + [HTTPStatus.BAD_REQUEST] * (THREADS - 1)
+    refused = {r.json()["error_msg"] for r in responses if r.status_code == 400}
+    assert refused == {"The username looks too much like one that is already taken"}
+    assert User.objects.count() == 1
+
+
 def test_simultaneous_identical_follows_make_one_row():
     UserFactory(username="alice")
     UserFactory(username="bob")

@@ -35,7 +35,7 @@ def test_every_endpoint_records_latest(sim, alice, bob):
         lambda: sim.post("/msgs/alice?latest=4", {"content": "x"}),
         lambda: sim.get("/fllws/alice?latest=5"),
         lambda: sim.post("/fllws/alice?latest=6", {"follow": "bob"}),
-        lambda: sim.get("/latest?latest=7"),
+        lambda: sim.generic("HEAD", "/msgs?latest=7"),
     ]
     for expected, send in enumerate(requests, start=1):
         assert send().status_code < 300
@@ -54,7 +54,7 @@ def test_a_request_that_fails_still_counts_as_received(sim):
 
 
 @pytest.mark.parametrize(
-    "value", ["abc", "1.5", "", "0x10", " 7", "٣", "99999999999999999999999", "%00"]
+    "value", ["abc", "1.5", "", "0x10", " 7", "٣", "²", "+7", "99999999999999999999999", "%00"]
 )
 def test_a_latest_that_is_not_an_integer_is_ignored(sim, value):
     sim.get("/msgs?latest=5")
@@ -108,3 +108,48 @@ def test_wrong_credentials_on_the_open_endpoint_record_nothing(sim):
     intruder = SimulatorClient(basic_auth("simulator", "guess"))
     assert intruder.get("/latest?latest=66").status_code == HTTPStatus.OK
     assert latest(sim) == -1
+
+
+# The course's reference (minitwit_sim_api.py) reads `latest` with a default of -1, records
+# anything else, and does so inside each operation's handler, never in GET /latest's.
+
+
+def test_minus_one_is_never_recorded(sim):
+    sim.get("/msgs?latest=5")
+    assert sim.get("/msgs?no=1&latest=-1").status_code == HTTPStatus.OK
+    assert latest(sim) == 5
+
+
+def test_other_negative_values_are_recorded(sim):
+    sim.get("/msgs?latest=-2")
+    assert latest(sim) == -2
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("DELETE", "/msgs"), ("PUT", "/msgs/alice"), ("PATCH", "/fllws/alice"), ("POST", "/msgs")],
+)
+def test_a_request_answered_405_records_nothing(sim, alice, method, path):
+    sim.get("/msgs?latest=5")
+    response = sim.generic(method, f"{path}?latest=603")
+    assert response.status_code == HTTPStatus.METHOD_NOT_ALLOWED
+    assert latest(sim) == 5
+
+
+def test_an_options_request_records_nothing(sim):
+    sim.get("/msgs?latest=5")
+    sim.generic("OPTIONS", "/msgs?latest=604")
+    assert latest(sim) == 5
+
+
+def test_get_latest_itself_records_nothing_even_for_the_simulator(sim):
+    sim.get("/msgs?latest=5")
+    assert sim.get("/latest?latest=9").json() == {"latest": 5}
+    assert latest(sim) == 5
+
+
+def test_of_a_repeated_latest_the_first_counts(sim):
+    sim.get("/msgs?latest=11&latest=12")
+    assert latest(sim) == 11
+    sim.get("/msgs?latest=abc&latest=13")
+    assert latest(sim) == 11

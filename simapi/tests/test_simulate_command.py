@@ -184,6 +184,7 @@ def test_no_server_at_all_gives_connection_errors(scenario):
     [
         (["--base-url", "localhost:8000"], "not an http"),
         (["--base-url", "http://127.0.0.1:9", "--clients", "0"], "--clients: must be a whole"),
+        (["--base-url", "http://127.0.0.1:9", "--clients", "²"], "--clients: must be a whole"),
         (["--base-url", "http://127.0.0.1:9", "--timeout", "-1"], "--timeout: must be a number"),
     ],
 )

@@ -94,6 +94,7 @@ def test_windows_line_ends_and_blank_lines_are_fine(actions):
     [
         ("0\t0\t1\tregister\tbob\n", "expected 6 or 7"),
         ("x\t0\t1\ttweet\tbob\thi\n", "not an integer"),
+        ("²\t0\t1\ttweet\tbob\thi\n", "not an integer"),
         ("0\t0\t1\tretweet\tbob\thi\n", "unknown command 'retweet'"),
         ("0\t0\t1\tregister\tbob\tbob@x\n", "needs a password"),
     ],

@@ -4,6 +4,7 @@ import factory
 from django.utils import timezone
 
 from timeline.models import Follow, Message, User
+from timeline.usernames import confusable_key
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -12,6 +13,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         skip_postgeneration_save = True
 
     username = factory.Sequence(lambda n: f"user {n}")
+    confusable_key = factory.LazyAttribute(lambda u: confusable_key(u.username))
     email = factory.LazyAttribute(lambda u: f"{u.username.replace(' ', '.')}@example.com")
     password = factory.PostGenerationMethodCall("set_password", "secret")
 

@@ -6,10 +6,14 @@ missing browser fails CI instead of silently skipping).
 
 import os
 import shutil
+from urllib.parse import unquote, urlsplit
 
 import pytest
+from django.core.exceptions import ValidationError
+from django.urls import Resolver404, resolve, reverse
 
-from timeline.models import Follow, Message
+from timeline.models import Follow, Message, User
+from timeline.usernames import validate_username
 
 from .factories import MessageFactory, UserFactory
 
@@ -173,3 +177,96 @@ def test_a_posted_message_is_stored_once(page):
     go(page, "input[value=Share]")
     page.reload()  # a reload after the redirect must not post again
     assert Message.objects.filter(text="only once").count() == 1
+
+
+def test_signing_up_by_typing_into_the_inputs_in_page_order(page):
+    # As the course's Selenium test does: every <input> of the page in document order gets
+    # the next value, Return in the fifth (the submit button) sends the form, and the first
+    # flash says exactly this. No hidden input may come first.
+    page.goto("/register")
+    inputs = page.locator("input")
+    for index, value in enumerate(["Me", "me@some.where", "secure123", "secure123"]):
+        inputs.nth(index).fill(value)
+    with page.expect_navigation():
+        inputs.nth(4).press("Enter")
+    assert page.locator("ul.flashes li").first.inner_text() == (
+        "You were successfully registered and can login now"
+    )
+    assert User.objects.get(username="Me").email == "me@some.where"
+
+
+def test_a_follow_link_on_another_site_only_offers_the_button(browser, live_server):
+    # A page on another site links to /bob/follow. The other site is the same server under
+    # another host name (127.0.0.1 beside localhost): the browser calls the navigation
+    # cross-site and still sends the Lax session cookie, so nothing may happen until I press.
+    UserFactory(username="alice")
+    UserFactory(username="bob")
+    assert urlsplit(live_server.url).hostname == "localhost"
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    sign_in(page, "alice")
+    page.goto(live_server.url.replace("localhost", "127.0.0.1") + "/public")
+    page.evaluate(
+        "url => { const a = document.createElement('a'); a.id = 'bait'; a.href = url;"
+        " a.textContent = 'win a prize'; document.body.prepend(a); }",
+        f"{live_server.url}/bob/follow",
+    )
+    go(page, "#bait")
+    assert "This link came from another site, so nothing has changed yet." in page.content()
+    assert not Follow.objects.exists()
+    go(page, "input[value='Follow user']")
+    assert 'You are now following "bob"' in flashes(page)
+    assert Follow.objects.filter(follower__username="alice").count() == 1
+    context.close()
+
+
+def test_a_form_another_site_posts_to_us_is_refused(browser, live_server):
+    UserFactory(username="alice")
+    context = browser.new_context(base_url=live_server.url)
+    page = context.new_page()
+    sign_in(page, "alice")
+    page.goto(live_server.url.replace("localhost", "127.0.0.1") + "/public")
+    page.evaluate(
+        "url => { const f = document.createElement('form'); f.method = 'post'; f.action = url;"
+        " const t = document.createElement('input'); t.name = 'text'; t.value = 'forged';"
+        " f.append(t); document.body.append(f); f.submit(); }",
+        f"{live_server.url}/add_message",
+    )
+    page.wait_for_load_state()
+    page.wait_for_selector("h2")
+    assert page.inner_text("h2") == "403 Forbidden"
+    assert "it came from another site" in page.inner_text("div.error")
+    assert not Message.objects.exists()
+    context.close()
+
+
+TRICKY_NAMES = [".", "..", "...", ".a", "a.", "%2e", "%2E%2e", ".%2e", "a\\b", "?", "#1", "a b"]
+TRICKY_NAMES += ["名前", "Ærø", "50% off?", "x\u00a0y", "∕", "．．", "%", "%%", ";", "@", "~"]
+
+
+def test_a_name_is_accepted_only_if_the_browsers_url_parser_keeps_it(browser):
+    # The browser's own URL parser (WHATWG) is the judge of what reaches the server: a name
+    # the site accepts must come back unchanged from every profile URL it appears in.
+    page = browser.new_page()
+    for name in TRICKY_NAMES:
+        try:
+            validate_username(name)
+        except ValidationError:
+            accepted = False
+        else:
+            accepted = True
+        survives = True
+        for route in ("timeline:user", "timeline:follow", "simapi:msgs_user", "simapi:fllws"):
+            path = reverse(route, kwargs={"username": name})
+            sent = page.evaluate("path => new URL(path, 'http://x.test').pathname", path)
+            try:
+                match = resolve(unquote(sent))
+            except Resolver404:
+                survives = False
+                continue
+            survives &= (match.view_name, match.kwargs.get("username")) == (route, name)
+        if name in (".", ".."):
+            assert not accepted and not survives, name
+        else:
+            assert accepted == survives, name
+    page.close()

@@ -58,7 +58,8 @@ def test_unknown_ids_are_reported_and_fail_the_command_but_known_ones_are_flagge
     assert message.flagged
 
 
-@pytest.mark.parametrize("bad", ["abc", "0", "-3", "1.5"])
+# "²" is a digit to str.isdigit() but not a number to int(): it once made a traceback.
+@pytest.mark.parametrize("bad", ["abc", "0", "-3", "1.5", "²", "٣", " 7", "+7", "1_0"])
 def test_an_id_that_is_not_a_positive_number_is_refused(bad):
     message = MessageFactory()
     with pytest.raises(CommandError, match="is not a message id"):

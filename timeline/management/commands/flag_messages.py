@@ -8,12 +8,14 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from timeline import selectors, services
+from timeline.parsing import parse_int
 
 
 def message_id(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
+    number = parse_int(value, minimum=1)
+    if number is None:
         raise argparse.ArgumentTypeError(f"{value!r} is not a message id (a positive number)")
-    return int(value)
+    return number
 
 
 class Command(BaseCommand):

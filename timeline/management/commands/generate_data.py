@@ -14,6 +14,7 @@ from django.utils import timezone
 from timeline import bulk
 from timeline.models import Follow, Message, User
 from timeline.progress import Progress
+from timeline.usernames import confusable_key
 
 # Every generated account signs in with this password (see docs/operations-commands.md).
 DEV_PASSWORD = "minitwit-dev"
@@ -196,6 +197,7 @@ USER_FIELDS = [
     "is_staff",
     "is_superuser",
     "date_joined",
+    "confusable_key",
 ]
 FOLLOW_FIELDS = ["follower_id", "followed_id", "created"]
 MESSAGE_FIELDS = ["author_id", "text", "pub_date", "flagged"]
@@ -215,6 +217,8 @@ def _users(rng, user_ids, password_hash, joined_before):
             False,
             False,
             joined,
+            # The id in the name also gives every generated name a look of its own.
+            confusable_key(name),
         )
 
 

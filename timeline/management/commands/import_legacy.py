@@ -93,6 +93,12 @@ class Command(BaseCommand):
                 f"{report.unusable_passwords:,} users had no Werkzeug PBKDF2 hash and cannot "
                 "sign in until a password is set for them in the admin."
             )
+        if report.confusable_names:
+            write(
+                f"{report.confusable_names:,} users look like an account imported or created "
+                "before them (Unicode confusables); they were imported as they are, and no new "
+                "sign-up may look like any of them."
+            )
         for name, phase in report.phases.items():
             for reason, count in phase.skipped.most_common():
                 examples = "; ".join(phase.examples[reason])
