@@ -465,16 +465,16 @@ def simulator_pattern(run: Run, databases: servers.Databases | None) -> None:
     def start(kind: str, purpose: str) -> servers.Server:
         if kind == "reference":
             # Each of the reference's workers deletes and recreates its SQLite file when it
-            # imports the module; now and then the two collide ("disk I/O error") and
-            # gunicorn halts. That is the reference's own start-up race, not a measurement:
-            # start it again, a few times at most.
+            # imports the module; now and then the two collide (SQLite says "disk I/O error"
+            # or "attempt to write a readonly database") and gunicorn halts. That is the
+            # reference's own start-up race, not a measurement: start it again, a few times.
             for attempt in range(1, 4):
                 try:
                     return servers.start_reference(
                         args.reference, reference_venv, workers=2, authorization=authorization
                     )
                 except BenchError as exc:
-                    if attempt == 3 or "disk I/O error" not in str(exc):
+                    if attempt == 3 or "sqlite3.OperationalError" not in str(exc):
                         raise
                     log(f"the course reference failed to boot ({attempt}/3), starting again")
         if kind == "ours":
