@@ -9,7 +9,9 @@ PostgreSQL and SQLite, and the tests run them on both.
 """
 
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
@@ -94,10 +96,29 @@ def _has_control_characters(text: str, allowed: str = "") -> bool:
 
 
 def _execute(sql: str, params: Sequence) -> int:
-    """Run one statement; return the number of rows it changed."""
+    """Run one write statement; return the number of rows it changed.
+
+    Inside `latest_recorded_with_write()`, the simulator's `latest` is recorded by the same
+    transaction as this write (see there).
+    """
+    pending = _latest_pending.get()
     with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.rowcount
+        if pending is None or pending.value is None or pending.recorded:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+        if connection.vendor == "postgresql":
+            # Two statements in one query string: PostgreSQL runs them as one implicit
+            # transaction (both or neither) in one round trip, and psycopg's client-side
+            # binding cursor, Django's default, allows it. rowcount is the first's.
+            cursor.execute(f"{sql}; {_LATEST_UPSERT}", [*params, pending.value])
+            changed = cursor.rowcount
+        else:
+            with transaction.atomic():
+                cursor.execute(sql, params)
+                changed = cursor.rowcount
+                cursor.execute(_LATEST_UPSERT, [pending.value])
+        pending.recorded = True
+        return changed
 
 
 def _now():
@@ -155,7 +176,44 @@ _LATEST_UPSERT = (
 
 def latest_record(*, value: int) -> None:
     """Remember the simulator's latest `latest` (last received wins)."""
-    _execute(_LATEST_UPSERT, [value])
+    with connection.cursor() as cursor:
+        cursor.execute(_LATEST_UPSERT, [value])
+
+
+@dataclass
+class LatestPending:
+    """The `latest` a simulator request is to record (None: nothing to record), and
+    whether a write has recorded it already."""
+
+    value: int | None = None
+    recorded: bool = False
+
+
+_latest_pending: ContextVar[LatestPending | None] = ContextVar("latest_pending", default=None)
+
+
+@contextmanager
+def latest_recorded_with_write() -> Iterator[LatestPending]:
+    """Record the simulator's `latest` with the request's write, or alone if it writes
+    nothing.
+
+    Set `.value` on the yielded object once it is known. The first write of a service in
+    this block (a message, a follow, an unfollow) then records it in the same transaction
+    and, on PostgreSQL, the same round trip: where a simulator write used to cost BEGIN,
+    the write, the `latest` upsert and COMMIT, it now costs one round trip and one commit
+    (docs/performance.md). A request that writes nothing (a read, a 400 or 404) records it
+    alone when the block ends, as the course's reference does. If the block raises,
+    nothing more is recorded: a failed write took its `latest` with it.
+    """
+    pending = LatestPending()
+    token = _latest_pending.set(pending)
+    try:
+        yield pending
+    finally:
+        _latest_pending.reset(token)
+    if pending.value is not None and not pending.recorded:
+        latest_record(value=pending.value)
+        pending.recorded = True
 
 
 def user_authenticate(*, username: str, password: str) -> User:

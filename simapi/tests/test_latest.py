@@ -2,10 +2,11 @@ import threading
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
+from django.test.utils import CaptureQueriesContext
 
-from timeline import selectors
-from timeline.models import SimulatorState
+from timeline import selectors, services
+from timeline.models import Message, SimulatorState
 
 from .conftest import SimulatorClient, basic_auth
 
@@ -153,3 +154,39 @@ def test_of_a_repeated_latest_the_first_counts(sim):
     assert latest(sim) == 11
     sim.get("/msgs?latest=abc&latest=13")
     assert latest(sim) == 11
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_write_the_database_refuses_moves_latest_no_more_than_the_write(sim, alice, monkeypatch):
+    # The write and its `latest` are one transaction: a simulator that retries after the
+    # error finds `latest` where it was, not at the value of a write that never happened.
+    sim.get("/msgs?latest=5")
+    broken = services._MESSAGE_INSERT.replace("flagged)", "no_such_column)")
+    monkeypatch.setattr(services, "_MESSAGE_INSERT", broken)
+    with pytest.raises(DatabaseError):
+        sim.post("/msgs/alice?latest=6", {"content": "never stored"})
+    monkeypatch.undo()
+    assert latest(sim) == 5
+    assert not Message.objects.filter(text="never stored").exists()
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/msgs/alice?latest=7", {"content": "hello"}),
+        ("/fllws/alice?latest=7", {"follow": "bob"}),
+        ("/fllws/alice?latest=7", {"unfollow": "bob"}),
+    ],
+)
+def test_a_simulator_write_and_its_latest_take_two_round_trips_on_postgresql(
+    sim, alice, bob, path, body
+):
+    # Under load every round trip waits for the database process to be scheduled, so
+    # their number is most of a write's latency: the user lookup, then the write and its
+    # `latest` sent together (no BEGIN, no COMMIT of their own).
+    if connection.vendor != "postgresql":
+        pytest.skip("SQLite has no round trips")
+    with CaptureQueriesContext(connection) as queries:
+        assert sim.post(path, body).status_code == HTTPStatus.NO_CONTENT
+    assert len(queries) == 2, [query["sql"] for query in queries]
+    assert latest(sim) == 7
