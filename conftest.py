@@ -27,6 +27,12 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(
             tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         )
+    elif "options" in database.get("OPTIONS", {}):
+        # Creating, flushing and dropping test databases are operator tasks (DROP DATABASE
+        # waits for a checkpoint, on a busy machine longer than 500 ms): run them without the
+        # web request's limits, as manage.py runs commands. Tests about the limits set them.
+        database["OPTIONS"]["options"] = "-c statement_timeout=0 -c lock_timeout=0"
+        settings.DB_STATEMENT_TIMEOUT = settings.DB_LOCK_TIMEOUT = 0
 
 
 @pytest.fixture
