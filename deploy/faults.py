@@ -155,7 +155,8 @@ class Load:
 
     base_url: str
     outcomes: list[Outcome] = field(default_factory=list)
-    acknowledged_messages: set[str] = field(default_factory=set)
+    # Each acknowledged message with the time its answer came, to tell which fault it met.
+    acknowledged_messages: dict[str, float] = field(default_factory=dict)
     acknowledged_users: set[str] = field(default_factory=set)
     stopping: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -198,7 +199,7 @@ class Load:
             )
             if status == 204:
                 with self.lock:
-                    self.acknowledged_messages.add(content)
+                    self.acknowledged_messages[content] = time.monotonic()
             if sequence % 3 == 0:
                 self.send(connection, "read", "GET", "/msgs?no=20")
             if sequence % 5 == 0:
@@ -454,13 +455,23 @@ def main() -> int:
             f"d. exhausted: recovery after release = {_seconds(recovery)}",
         )
 
+        phases = {
+            "a. kill -9": (start, killed),
+            "b. stop": (stopped, restarted + 4),
+            "c. freeze": (frozen, thawed + 4),
+            "d. exhausted": (exhausted, released + 3),
+        }
         load.stop()
         # Acknowledged writes --------------------------------------------------------------
         with pg.connect() as db:
             texts = {row[0] for row in db.execute("SELECT text FROM minitwit_message")}
             users = {row[0] for row in db.execute("SELECT username FROM minitwit_user")}
-        lost_messages = load.acknowledged_messages - texts
+        lost_messages = load.acknowledged_messages.keys() - texts
         lost_users = load.acknowledged_users - users
+        for phase, (begin, end) in phases.items():
+            during = [m for m, at in load.acknowledged_messages.items() if begin <= at < end]
+            lost = sum(m in lost_messages for m in during)
+            checks.check(lost == 0, f"{phase}: acknowledged writes lost = {lost} of {len(during)}")
         log(
             f"acknowledged: {len(load.acknowledged_messages)} messages, "
             f"{len(load.acknowledged_users)} users; {len(load.outcomes)} requests in all"
