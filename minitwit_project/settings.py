@@ -164,7 +164,7 @@ if _db_password:
     DATABASES["default"]["PASSWORD"] = _db_password
 # Bounded waits (docs/operations.md, "Database timeouts"): the simulator gives a request
 # 300 ms, so a database that is down, hung or locked must become a fast 503, not a pile-up
-# of gunicorn threads. manage.py lifts the statement and lock limits for operator commands.
+# of gunicorn workers. manage.py lifts the statement and lock limits for operator commands.
 DB_CONNECT_TIMEOUT = envint("DB_CONNECT_TIMEOUT", 2)  # seconds; libpq's minimum is 2
 DB_STATEMENT_TIMEOUT = envint("DB_STATEMENT_TIMEOUT", 500)  # ms, 0 = none
 DB_LOCK_TIMEOUT = envint("DB_LOCK_TIMEOUT", 250)  # ms, 0 = none

@@ -17,7 +17,7 @@ statement_timeout cannot do that when the server itself is stuck (its processes 
 VM paused): the kernel still acknowledges every packet, so neither TCP keepalives nor
 tcp_user_timeout notice, and libpq would wait forever. `BoundedConnection` gives each wait
 a deadline instead; the connection is then closed, never reused, and the request gets the
-OperationalError that becomes a 503 (minitwit_project/outage.py).
+OperationalError that becomes a 503 (minitwit_project/errors.py).
 """
 
 import select
