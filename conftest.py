@@ -27,3 +27,33 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, t
         database.setdefault("TEST", {})["NAME"] = str(
             tmp_path_factory.mktemp("sqlite") / "test.sqlite3"
         )
+    elif "options" in database.get("OPTIONS", {}):
+        # Creating, flushing and dropping test databases are operator tasks (DROP DATABASE
+        # waits for a checkpoint, on a busy machine longer than 500 ms): run them without the
+        # web request's limits, as manage.py runs commands. Tests about the limits set them.
+        database["OPTIONS"]["options"] = "-c statement_timeout=0 -c lock_timeout=0"
+        settings.DB_STATEMENT_TIMEOUT = settings.DB_LOCK_TIMEOUT = 0
+
+
+@pytest.fixture
+def database_outage(db):
+    """Make every query fail as it does while PostgreSQL is down (connection refused).
+
+    Yields a function that switches the failure to another one, e.g.
+    `database_outage(psycopg.errors.QueryCanceled("canceling statement due to statement
+    timeout"))`; the driver error becomes the cause of Django's OperationalError, as it
+    does for real.
+    """
+    import psycopg
+    from django.db import OperationalError, connection
+
+    failure = [psycopg.OperationalError("connection failed: Connection refused")]
+
+    def fail(execute, sql, params, many, context):
+        raise OperationalError(str(failure[0])) from failure[0]
+
+    def switch(error: Exception) -> None:
+        failure[0] = error
+
+    with connection.execute_wrapper(fail):
+        yield switch

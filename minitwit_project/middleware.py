@@ -89,8 +89,12 @@ class RequestLogMiddleware:
             jsonlog.request_id_var.reset(id_token)
 
     def _log(self, request: HttpRequest, status: int, started: float) -> None:
-        if status >= 500:
+        if status >= 500 and status != 503:
             level = logging.ERROR
+        elif status == 503:
+            # A database outage (logged with its cause by minitwit_project/errors.py) or
+            # /ready saying not ready: the service is degraded, nothing is broken.
+            level = logging.WARNING
         elif status >= 400:
             level = logging.WARNING
         elif request.path_info in PROBE_VIEWS:

@@ -12,4 +12,5 @@ urlpatterns = [
 handler400 = "timeline.errors.bad_request"
 handler403 = "timeline.errors.permission_denied"
 handler404 = "timeline.errors.page_not_found"
-handler500 = "timeline.errors.server_error"
+# 503 for a database outage, JSON for the simulator API (minitwit_project/errors.py).
+handler500 = "minitwit_project.errors.server_error"

@@ -7,7 +7,9 @@ Every simulator endpoint is a `SimulatorAPIView`, which brings:
 - the exact 403 the course simulator expects when either check fails;
 - the `latest` bookkeeping, done only once a request is authorized;
 - a JSON parser that refuses oversized and pathological bodies with a 4xx;
-- JSON error bodies `{"status": N, "error_msg": "..."}` for every 4xx.
+- JSON error bodies `{"status": N, "error_msg": "..."}` for every error: the 4xx here, and
+  the 500 and the database outage's 503 from minitwit_project/errors.py (Django's
+  handler500), through `error_response`.
 """
 
 import base64
@@ -18,6 +20,7 @@ from http import HTTPStatus
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
+from django.http import JsonResponse
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import BaseAuthentication, get_authorization_header
 from rest_framework.negotiation import DefaultContentNegotiation
@@ -169,11 +172,19 @@ def _error_text(detail) -> str:
     return str(detail)
 
 
+def error_response(status: int, message: str) -> JsonResponse:
+    """An error in the API's shape, `{"status": N, "error_msg": "..."}`, for answers made
+    outside DRF: the 500 of a bug and the 503 of a database outage (handler500)."""
+    return JsonResponse({"status": int(status), "error_msg": message}, status=int(status))
+
+
 def exception_handler(exc, context):
     """Every 4xx as `{"status": N, "error_msg": "..."}`, the course API's error shape; a
     ServiceError from timeline's services is a 400 with its message.
 
-    Anything DRF does not recognise still propagates, so real bugs stay 500s that are logged.
+    Anything DRF does not recognise (a bug, a database outage) propagates, also out of
+    dispatch()'s transaction, to Django's handler500 (minitwit_project/errors.py), which
+    logs it and answers in this same shape: 500, or 503 with Retry-After.
     """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()

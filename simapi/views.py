@@ -41,13 +41,17 @@ _ERRORS = {
     HTTPStatus.NOT_FOUND: "No such user.",
     HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "The body is larger than the server accepts.",
     HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "The body is not JSON (Content-Type: application/json).",
+    HTTPStatus.SERVICE_UNAVAILABLE: "The database is unavailable (down, hung, out of "
+    "connections); send the request again after `Retry-After` seconds.",
 }
 
 
-def _responses(success: dict, *errors: HTTPStatus) -> dict:
-    """The documented responses of one operation: its success, then its 4xx bodies."""
+def _responses(success: dict, *errors: HTTPStatus, public: bool = False) -> dict:
+    """The documented responses of one operation: its success, its 4xx bodies, and the 503
+    of a database outage (minitwit_project/errors.py)."""
     documented = dict(success)
-    for status in (HTTPStatus.FORBIDDEN, *errors):
+    refused = () if public else (HTTPStatus.FORBIDDEN,)
+    for status in (*refused, *errors, HTTPStatus.SERVICE_UNAVAILABLE):
         documented[status.value] = OpenApiResponse(ErrorSerializer, description=_ERRORS[status])
     return documented
 
@@ -125,7 +129,9 @@ class LatestView(SimulatorAPIView):
         description="Open to anyone. A `latest` sent to this endpoint itself is not recorded, "
         "as in the course's reference.",
         parameters=[LatestQuerySerializer],
-        responses={200: OpenApiResponse(LatestOutputSerializer, description="The value.")},
+        responses=_responses(
+            {200: OpenApiResponse(LatestOutputSerializer, description="The value.")}, public=True
+        ),
         auth=[],
     )
     def get(self, request):

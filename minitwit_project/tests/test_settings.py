@@ -96,3 +96,71 @@ def test_an_integer_setting_must_be_written_in_ascii_digits(tmp_path):
     assert "DB_CONN_MAX_AGE='٦٠' is not an integer" in result.stderr
     result = load_settings({"DB_CONN_MAX_AGE": "60"}, "settings.DATABASES", tmp_path=tmp_path)
     assert result.returncode == 0, result.stderr
+
+
+def production_env(tmp_path) -> dict:
+    return {
+        "MINITWIT_ENV": "production",
+        "SECRET_KEY": "a-random-looking-secret-key-for-check-deploy-0123456789",
+        "ALLOWED_HOSTS": "minitwit.example.com",
+        "MINITWIT_DATA_DIR": str(tmp_path),
+    }
+
+
+def test_check_deploy_is_clean_in_production(tmp_path):
+    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=ROOT,
+        env={**clean, **production_env(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "no issues (3 silenced)" in result.stdout
+
+
+PG_URL = "postgres://u@db.example:5432/minitwit"
+
+
+def test_database_waits_are_bounded_by_default(tmp_path):
+    result = load_settings(
+        {"DATABASE_URL": PG_URL}, "settings.DATABASES['default']['OPTIONS']", tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert "'connect_timeout': 2" in result.stdout
+    assert "-c statement_timeout=500 -c lock_timeout=250" in result.stdout
+
+
+def test_database_timeouts_come_from_the_environment(tmp_path):
+    env = {
+        "DATABASE_URL": PG_URL,
+        "DB_CONNECT_TIMEOUT": "5",
+        "DB_STATEMENT_TIMEOUT": "2000",
+        "DB_LOCK_TIMEOUT": "0",
+    }
+    result = load_settings(env, "settings.DATABASES['default']['OPTIONS']", tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "'connect_timeout': 5" in result.stdout
+    assert "-c statement_timeout=2000 -c lock_timeout=0" in result.stdout
+
+
+def test_operator_commands_run_without_the_request_limits(tmp_path):
+    # A migration on a big table must not fail at the web request's 500 ms.
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DB_")}
+    script = (
+        "import sys; sys.argv = ['manage.py', 'shell', '-v', '0', '-c', "
+        "'from django.conf import settings; print(settings.DB_STATEMENT_TIMEOUT, "
+        "settings.DB_LOCK_TIMEOUT)']; import manage; manage.main()"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**clean, "MINITWIT_DATA_DIR": str(tmp_path), "DATABASE_URL": "sqlite:///:memory:"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["0", "0"]
