@@ -163,7 +163,7 @@ def user_authenticate(*, username: str, password: str) -> User:
 
     A correct password for an imported (Werkzeug) hash re-hashes it with our hasher.
     """
-    user = selectors.user_get(username=username or "")
+    user = selectors.user_get(username=username or "", active_only=False)
     if user is None:
         raise ServiceError("Invalid username")
     if not user.check_password(password or ""):
