@@ -8,6 +8,7 @@ without a real SECRET_KEY.
 import ipaddress
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -109,6 +110,8 @@ INSTALLED_APPS = [
     "timeline",
     "simapi",
 ]
+# Sign-in throttling (see "Sign-in throttling" below).
+INSTALLED_APPS += ["axes"]
 
 MIDDLEWARE = [
     # Observability first: the metrics middleware times the whole stack, the request log
@@ -126,6 +129,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# axes last, as it requires: it turns a refused sign-in into its 429 after every other
+# middleware has run.
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
 
 ROOT_URLCONF = "minitwit_project.urls"
 WSGI_APPLICATION = "minitwit_project.wsgi.application"
@@ -184,6 +190,11 @@ DATABASES["default"]["ENGINE"] = _PROMETHEUS_DB_ENGINES.get(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "timeline.User"
+# axes first: it refuses a locked-out sign-in before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "timeline:login"
 LOGIN_REDIRECT_URL = "timeline:timeline"
 
@@ -230,6 +241,20 @@ if envbool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Sign-in throttling (django-axes, docs/security.md) ------------------------------------
+# Failures are counted in the database, so every replica sees the same count. After 10
+# failures for one username, or from one client address, further sign-ins (the site's and
+# the admin's) are refused with a 429 for 15 minutes, even with the right password. The
+# simulator API does not sign in and is never affected. Staff see and clear lockouts in
+# the admin ("Access attempts").
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "minitwit_project.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "timeline.errors.signin_locked_out"
+# Successful sign-ins are in the request log already; a table row for each would only grow.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For we believe when working
 # out a client's address for allowlists (minitwit_project/client_ip.py).
@@ -282,6 +307,12 @@ SPECTACULAR_SETTINGS = {
 
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30
+# Request bodies: the largest legitimate one, a sign-up with every field at its limit
+# (timeline/validators.py) in 4-byte characters, percent-encoded, is about 110 KB; 1 MiB
+# leaves room for a client that sends over-long fields to be told which field is too long.
+# Django's default 2.5 MB only lets a client make the server read and parse more. Over it:
+# 413 from the API and from the pages.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # Observability ---------------------------------------------------------------------------
 # See docs/monitoring.md. Logs: one JSON object per line on stdout (minitwit_project/jsonlog.py).
