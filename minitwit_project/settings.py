@@ -369,6 +369,9 @@ LOGGING = {
         # At DEBUG this logs every SQL statement with its parameters: session keys and
         # password hashes. Never below INFO.
         "django.db.backends": {"level": "INFO"},
+        # Failures and lockouts are WARNINGs; its INFO lines (a banner in every process,
+        # a clean-up note per failure) would fill the log and every command's output.
+        "axes": {"level": "WARNING"},
     },
 }
 
