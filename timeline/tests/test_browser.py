@@ -225,7 +225,13 @@ def test_a_form_another_site_posts_to_us_is_refused(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
     page = context.new_page()
     sign_in(page, "alice")
-    page.goto(live_server.url.replace("localhost", "127.0.0.1") + "/public")
+    # The other site's page, served by the browser's router: one of our own pages under
+    # another host name would refuse to post anywhere else (our CSP's form-action 'self').
+    context.route(
+        "http://elsewhere.example/**",
+        lambda route: route.fulfill(content_type="text/html", body="<!doctype html><body>"),
+    )
+    page.goto("http://elsewhere.example/")
     page.evaluate(
         "url => { const f = document.createElement('form'); f.method = 'post'; f.action = url;"
         " const t = document.createElement('input'); t.name = 'text'; t.value = 'forged';"
