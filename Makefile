@@ -17,7 +17,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
-	$(BIN)/gunicorn --config gunicorn.conf.py minitwit_project.wsgi:application
+	# gunicorn's asyncio worker with the ASGI app: nothing buffers bodies in front of it here,
+	# and a slow body then holds a coroutine, not a sync worker (docs/security.md, "Slow
+	# bodies"). Django advises against persistent connections under ASGI, hence 0.
+	DB_CONN_MAX_AGE=$${DB_CONN_MAX_AGE:-0} $(BIN)/gunicorn --config gunicorn.conf.py --worker-class asgi minitwit_project.asgi:application
 
 ## Set up and run the whole test suite (SQLite unless DATABASE_URL is set).
 test: install

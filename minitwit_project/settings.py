@@ -8,9 +8,12 @@ without a real SECRET_KEY.
 import ipaddress
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
+from csp.constants import NONE as CSP_NONE
+from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from timeline.parsing import parse_int
@@ -109,6 +112,9 @@ INSTALLED_APPS = [
     "timeline",
     "simapi",
 ]
+# Sign-in throttling and the Content-Security-Policy (see "Security headers" and
+# "Sign-in throttling" below).
+INSTALLED_APPS += ["axes", "csp"]
 
 MIDDLEWARE = [
     # Observability first: the metrics middleware times the whole stack, the request log
@@ -126,6 +132,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+# The CSP header on every response; axes last, as it requires: it turns a refused sign-in
+# into its 429 after every other middleware has run.
+MIDDLEWARE += ["csp.middleware.CSPMiddleware", "axes.middleware.AxesMiddleware"]
 
 ROOT_URLCONF = "minitwit_project.urls"
 WSGI_APPLICATION = "minitwit_project.wsgi.application"
@@ -195,6 +204,11 @@ DATABASES["default"]["ENGINE"] = _PROMETHEUS_DB_ENGINES.get(
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "timeline.User"
+# axes first: it refuses a locked-out sign-in before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
 LOGIN_URL = "timeline:login"
 LOGIN_REDIRECT_URL = "timeline:timeline"
 
@@ -241,6 +255,37 @@ if envbool("BEHIND_TLS_PROXY", PRODUCTION):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# Security headers: Content-Security-Policy (django-csp, docs/security.md) ----------------
+# The pages have no inline script or style (templates/, the admin's own templates), so
+# nothing runs or styles a page but files from this site; avatars come from Gravatar. The
+# API docs page (Swagger UI) adds what it needs with a per-view decorator (simapi/urls.py).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [CSP_SELF],
+        "script-src": [CSP_SELF],
+        "style-src": [CSP_SELF],
+        "img-src": [CSP_SELF, "https://www.gravatar.com"],
+        "object-src": [CSP_NONE],
+        "base-uri": [CSP_NONE],
+        "form-action": [CSP_SELF],
+        "frame-ancestors": [CSP_NONE],
+    },
+}
+
+# Sign-in throttling (django-axes, docs/security.md) ------------------------------------
+# Failures are counted in the database, so every replica sees the same count. After 10
+# failures for one username, or from one client address, further sign-ins (the site's and
+# the admin's) are refused with a 429 for 15 minutes, even with the right password. The
+# simulator API does not sign in and is never affected. Staff see and clear lockouts in
+# the admin ("Access attempts").
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
+AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_CLIENT_IP_CALLABLE = "minitwit_project.client_ip.client_ip"
+AXES_LOCKOUT_CALLABLE = "timeline.errors.signin_locked_out"
+# Successful sign-ins are in the request log already; a table row for each would only grow.
+AXES_DISABLE_ACCESS_LOG = True
 
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For we believe when working
 # out a client's address for allowlists (minitwit_project/client_ip.py).
@@ -300,6 +345,12 @@ SPECTACULAR_SETTINGS = {
 
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30
+# Request bodies: the largest legitimate one, a sign-up with every field at its limit
+# (timeline/validators.py) in 4-byte characters, percent-encoded, is about 110 KB; 1 MiB
+# leaves room for a client that sends over-long fields to be told which field is too long.
+# Django's default 2.5 MB only lets a client make the server read and parse more. Over it:
+# 413 from the API and from the pages.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # Observability ---------------------------------------------------------------------------
 # See docs/monitoring.md. Logs: one JSON object per line on stdout (minitwit_project/jsonlog.py).
@@ -336,6 +387,9 @@ LOGGING = {
         # At DEBUG this logs every SQL statement with its parameters: session keys and
         # password hashes. Never below INFO.
         "django.db.backends": {"level": "INFO"},
+        # Failures and lockouts are WARNINGs; its INFO lines (a banner in every process,
+        # a clean-up note per failure) would fill the log and every command's output.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -7,6 +7,7 @@ timeline/services.py, which the web UI shares.
 from rest_framework import serializers
 
 from timeline.parsing import parse_int
+from timeline.validators import PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
 
 from .protocol import ProtocolText
 
@@ -70,11 +71,11 @@ class LatestOutputSerializer(serializers.Serializer):
     )
 
 
-def _needed_text(help_text: str) -> ProtocolText:
+def _needed_text(help_text: str, **limits) -> ProtocolText:
     # Optional to DRF so that a missing field gets the original sign-up texts from
     # services.user_register ("You have to enter a username"), not DRF's.
     return ProtocolText(
-        required=False, allow_blank=True, allow_null=True, default="", help_text=help_text
+        required=False, allow_blank=True, allow_null=True, default="", help_text=help_text, **limits
     )
 
 
@@ -84,7 +85,12 @@ class RegisterInputSerializer(serializers.Serializer):
         '"/" or control characters.'
     )
     email = _needed_text('Needed. Must contain "@".')
-    pwd = _needed_text("Needed. Any non-empty text.")
+    # Checked here, before services.user_register hashes it.
+    pwd = _needed_text(
+        f"Needed. Any non-empty text of at most {PASSWORD_MAX_LENGTH} characters.",
+        max_length=PASSWORD_MAX_LENGTH,
+        error_messages={"max_length": PASSWORD_TOO_LONG},
+    )
 
 
 class MessageInputSerializer(serializers.Serializer):

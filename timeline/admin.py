@@ -119,7 +119,7 @@ class MessageAdmin(LargeTableAdmin):
         if not term:
             return queryset, False
         condition = Q(text__icontains=term)
-        author = selectors.user_get(username=term)
+        author = selectors.user_get(username=term, active_only=False)
         if author is not None:
             condition |= Q(author_id=author.pk)
         return queryset.filter(condition), False
@@ -269,7 +269,7 @@ class FollowAdmin(LargeTableAdmin):
         term = search_term.strip()
         if not term:
             return queryset, False
-        user = selectors.user_get(username=term)
+        user = selectors.user_get(username=term, active_only=False)
         if user is None:
             return queryset.none(), False
         return queryset.filter(Q(follower_id=user.pk) | Q(followed_id=user.pk)), False

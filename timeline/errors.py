@@ -2,7 +2,8 @@
 
 from http import HTTPStatus
 
-from django.core.exceptions import BadRequest
+from django.conf import settings
+from django.core.exceptions import BadRequest, RequestDataTooBig
 from django.http import Http404, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import render_to_string
@@ -15,6 +16,14 @@ def _error(request, status: HTTPStatus, message: str):
 
 
 def bad_request(request, exception=None):
+    if isinstance(exception, RequestDataTooBig):
+        # Django files this under 400; the status that names it lets a client tell.
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        return _error(
+            request,
+            HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+            f"The form is larger than the {limit // 1024} KiB the server accepts.",
+        )
     # Only our own BadRequest messages are meant for users; other 400s (suspicious
     # headers, oversized bodies) get a generic text that reveals nothing.
     message = str(exception) if isinstance(exception, BadRequest) and str(exception) else None
@@ -67,3 +76,17 @@ def csrf_failure(request, reason=""):
             "forgery protection). Go to this site and use its own form."
         )
     return _error(request, HTTPStatus.FORBIDDEN, message)
+
+
+def signin_locked_out(request, original_response=None, credentials=None):
+    """django-axes' answer to a sign-in refused because of too many failures (the site's
+    /login and the admin's): a 429 page saying why and for how long, with Retry-After."""
+    minutes = int(settings.AXES_COOLOFF_TIME.total_seconds() // 60)
+    response = _error(
+        request,
+        HTTPStatus.TOO_MANY_REQUESTS,
+        f"Too many failed sign-ins for this account or from this address. "
+        f"Try again in {minutes} minutes.",
+    )
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from .models import MESSAGE_MAX_LENGTH
 from .usernames import USERNAME_MAX_LENGTH
-from .validators import EMAIL_MAX_LENGTH, TEXT_VALIDATORS
+from .validators import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG, TEXT_VALIDATORS
 
 NOT_TEXT = "The form was not sent as UTF-8 text."
 FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
@@ -46,6 +46,19 @@ class MiniTwitForm(forms.Form):
         if self.undecodable:
             raise ValidationError(NOT_TEXT, code="encoding")
         return super().clean()
+
+    @property
+    def refused_outright(self) -> bool:
+        """Whether the request is bad in itself (a 400), not a refusal MiniTwit words on its
+        page with a 200 as the original does: a body that is not text, or a password longer
+        than any account can have (PASSWORD_MAX_LENGTH)."""
+        if self.undecodable:
+            return True
+        return self.is_bound and any(
+            self.has_error(name, "max_length")
+            for name in ("password", "password2")
+            if name in self.fields
+        )
 
     def first_error(self) -> str | None:
         """The one message the page shows, as the original MiniTwit shows one at a time:
@@ -82,14 +95,14 @@ class SignUpForm(MiniTwitForm):
         USERNAME_MAX_LENGTH, f"The username can be at most {USERNAME_MAX_LENGTH} characters long"
     )
     email = _text(EMAIL_MAX_LENGTH, "You have to enter a valid email address")
-    password = _text()
-    password2 = _text()
+    password = _text(PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG)
+    password2 = _text(PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG)
 
 
 class SignInForm(MiniTwitForm):
     # A name longer than any username cannot belong to an account.
     username = _text(USERNAME_MAX_LENGTH, "Invalid username")
-    password = _text()
+    password = _text(PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG)
 
 
 class MessageForm(MiniTwitForm):

@@ -225,7 +225,7 @@ class LegacyImporter:
         ids = [row[0] for row in rows if isinstance(row[0], int)]
         names = [str(row[1]) for row in rows if row[1] is not None]
         taken_ids = dict(User.objects.filter(pk__in=ids).values_list("pk", "username"))
-        taken_names = selectors.users_by_name(usernames=names)
+        taken_names = selectors.users_by_name(usernames=names, active_only=False)
         new = []
         for user_id, username, email, pw_hash in rows:
             example = f"user_id={user_id!r} username={username!r}"

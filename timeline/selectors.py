@@ -32,9 +32,13 @@ def _page(queryset, *, page: int, per_page: int) -> MessagePage:
     return MessagePage(messages=rows[:per_page], page=page, has_older=len(rows) > per_page)
 
 
-def users_by_name(*, usernames: list[str]) -> dict[str, User]:
+def users_by_name(*, usernames: list[str], active_only: bool = True) -> dict[str, User]:
     """The users with these exact names (case-sensitive, as in the original MiniTwit), by
     name, in one query; unknown names are absent.
+
+    A deactivated user (is_active=False) counts as unknown unless `active_only=False`: the
+    public pages and the API answer 404 for them, while the admin, sign-in (which says the
+    account is deactivated) and imports (a deactivated user's name stays taken) see them.
 
     Every lookup of users by name comes here, so this is the one place that keeps text no
     username can be out of the query: PostgreSQL refuses a NUL (a DataError, so a 500),
@@ -43,12 +47,16 @@ def users_by_name(*, usernames: list[str]) -> dict[str, User]:
     names = [name for name in usernames if _could_be_username(name)]
     if not names:
         return {}
-    return {user.username: user for user in User.objects.filter(username__in=names)}
+    users = User.objects.filter(username__in=names)
+    if active_only:
+        users = users.filter(is_active=True)
+    return {user.username: user for user in users}
 
 
 def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
-    """The ids of the users with these exact names, by name, in one query; unknown names are
-    absent. The same guard as users_by_name keeps impossible names out of the query.
+    """The ids of the active users with these exact names, by name, in one query; unknown
+    and deactivated users are absent. The same guard as users_by_name keeps impossible
+    names out of the query.
 
     Plain SQL: the simulator API looks a user up on every request and needs only the id, and
     the ORM's query compiler would cost more than the lookup (see services.py).
@@ -59,15 +67,17 @@ def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
     placeholders = ", ".join(["%s"] * len(names))
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT username, id FROM {User._meta.db_table} WHERE username IN ({placeholders})",
+            f"SELECT username, id FROM {User._meta.db_table} WHERE username IN ({placeholders}) "
+            "AND is_active",
             names,
         )
         return dict(cursor.fetchall())
 
 
-def user_get(*, username: str) -> User | None:
-    """The user with exactly this name, or None."""
-    return users_by_name(usernames=[username]).get(username)
+def user_get(*, username: str, active_only: bool = True) -> User | None:
+    """The user with exactly this name, or None (also for a deactivated one unless
+    `active_only=False`; see users_by_name)."""
+    return users_by_name(usernames=[username], active_only=active_only).get(username)
 
 
 @dataclass(frozen=True)
@@ -151,9 +161,10 @@ def is_following(*, follower: User, followed: User) -> bool:
 
 
 def followed_usernames(*, user_id: int, limit: int) -> list[str]:
-    """Names of the users the user `user_id` follows, in the order they were followed."""
+    """Names of the active users the user `user_id` follows, in the order they were
+    followed; deactivated users are left out, as everywhere else in public."""
     return list(
-        Follow.objects.filter(follower_id=user_id)
+        Follow.objects.filter(follower_id=user_id, followed__is_active=True)
         .order_by("id")
         .values_list("followed__username", flat=True)[:limit]
     )

@@ -14,14 +14,16 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 
+from django.contrib.auth import authenticate
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
+from django.http import HttpRequest
 from django.utils import timezone
 
 from . import selectors
 from .models import MESSAGE_MAX_LENGTH, Follow, Message, SimulatorState, User
 from .usernames import confusable_key, validate_username
-from .validators import EMAIL_MAX_LENGTH
+from .validators import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
 
 
 class ServiceError(Exception):
@@ -51,6 +53,9 @@ def user_register(
         raise ServiceError("You have to enter a valid email address")
     if not password:
         raise ServiceError("You have to enter a password")
+    if len(password) > PASSWORD_MAX_LENGTH or len(password_repeat or "") > PASSWORD_MAX_LENGTH:
+        # Before anything is hashed (forms and the API refuse it earlier still).
+        raise ServiceError(PASSWORD_TOO_LONG)
     if password_repeat is not None and password != password_repeat:
         raise ServiceError("The two passwords do not match")
     try:
@@ -216,19 +221,30 @@ def latest_recorded_with_write() -> Iterator[LatestPending]:
         pending.recorded = True
 
 
-def user_authenticate(*, username: str, password: str) -> User:
-    """Check a sign-in with the original MiniTwit's texts; returns the user or raises.
+def user_authenticate(*, request: HttpRequest, username: str, password: str) -> User:
+    """Check a sign-in with the original MiniTwit's texts; returns the user or raises
+    ServiceError ("Invalid username", "Invalid password", "This account has been
+    deactivated").
 
-    A correct password for an imported (Werkzeug) hash re-hashes it with our hasher.
+    Through Django's authenticate(), so that django-axes (first in AUTHENTICATION_BACKENDS)
+    counts failures and refuses a locked-out sign-in before any hashing; AxesMiddleware then
+    answers that request with a 429, whatever text is raised here. Django's ModelBackend
+    hashes the password for an unknown name too, so an unknown name and a wrong password
+    take the same time. A correct password for an imported (Werkzeug) hash re-hashes it.
     """
-    user = selectors.user_get(username=username or "")
-    if user is None:
+    username = username or ""
+    password = password or ""
+    user = authenticate(request, username=username, password=password)
+    if user is not None:
+        return user
+    known = selectors.user_get(username=username, active_only=False)
+    if known is None:
         raise ServiceError("Invalid username")
-    if not user.check_password(password or ""):
+    # ModelBackend refuses a deactivated account whatever the password; the second hash
+    # (to say which) is spent only on those.
+    if known.is_active or not known.check_password(password):
         raise ServiceError("Invalid password")
-    if not user.is_active:
-        raise ServiceError("This account has been deactivated")
-    return user
+    raise ServiceError("This account has been deactivated")
 
 
 # Stays under SQLite's smallest limit on bound parameters (999 before 3.32).

@@ -15,6 +15,12 @@ from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 
 EMAIL_MAX_LENGTH = 254
+# Longer than any password a password manager generates (Bitwarden and 1Password stop at
+# 128, KeePass at a few thousand), short enough that hashing it costs nothing extra. A
+# longer one is refused before it is hashed: unbounded, a 1 MB password was a megabyte of
+# Argon2 input per request.
+PASSWORD_MAX_LENGTH = 4096
+PASSWORD_TOO_LONG = f"The password can be at most {PASSWORD_MAX_LENGTH} characters long"
 
 
 def prohibit_surrogates(value: str) -> None:

@@ -184,12 +184,14 @@ def login_view(request: HttpRequest) -> HttpResponse:
             if not form.is_valid():
                 raise services.ServiceError(form.first_error())
             user = services.user_authenticate(
-                username=form.cleaned_data["username"], password=form.cleaned_data["password"]
+                request=request,
+                username=form.cleaned_data["username"],
+                password=form.cleaned_data["password"],
             )
         except services.ServiceError as exc:
             error = exc.message
         else:
-            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            login(request, user)
             messages.success(request, "You were logged in")
             return redirect("timeline:timeline")
     return render(
@@ -201,9 +203,9 @@ def login_view(request: HttpRequest) -> HttpResponse:
 
 
 def _form_status(form) -> int:
-    # A body that is not text is a bad request; MiniTwit's own refusals ("Invalid
-    # password") are pages like any other, as in the original.
-    return HTTPStatus.BAD_REQUEST if form.undecodable else HTTPStatus.OK
+    # A body that is not text, or an impossible password, is a bad request; MiniTwit's own
+    # refusals ("Invalid password") are pages like any other, as in the original.
+    return HTTPStatus.BAD_REQUEST if form.refused_outright else HTTPStatus.OK
 
 
 @allow_methods("GET", "POST")

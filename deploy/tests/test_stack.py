@@ -10,6 +10,7 @@ import re
 import runpy
 import shutil
 import subprocess
+import time
 import urllib.parse
 from pathlib import Path
 
@@ -29,6 +30,7 @@ LONG_RUNNING = {
     "web",
     "db",
     "backup",
+    "housekeeping",
     "prometheus",
     "grafana",
     "loki",
@@ -147,7 +149,7 @@ def test_long_running_services_have_resource_limits_and_restart(services):
 
 
 def test_app_secrets_arrive_as_docker_secret_files(services):
-    for name in ("web", "migrate"):
+    for name in ("web", "migrate", "housekeeping"):
         service = services[name]
         environment = service["environment"]
         mounted = {secret["target"] for secret in service["secrets"]}
@@ -232,7 +234,7 @@ def test_django_trusts_forwarded_headers_only_from_the_proxys_network(stack, ser
     assert environment["METRICS_ALLOWED_IPS"] == monitoring_subnet
 
 
-@pytest.mark.parametrize("name", ["web", "migrate"])
+@pytest.mark.parametrize("name", ["web", "migrate", "housekeeping"])
 def test_the_app_runs_read_only_and_writes_only_to_its_tmpfs(services, name):
     # deploy/engine/check.sh runs both this way in a real engine.
     service = services[name]
@@ -313,7 +315,8 @@ def test_web_replicas_cannot_exhaust_the_database_connections(services):
     )
     parallelism = web["deploy"]["update_config"]["parallelism"]
     peak_replicas = web["deploy"]["replicas"] + 2 * parallelism
-    others = 1 + 1 + 5  # the migrate job, pg_dump, and an operator's psql/manage.py shell
+    # the migrate job, housekeeping, pg_dump, and an operator's psql/manage.py shell
+    others = 1 + 1 + 1 + 5
     db = services["db"]
     available = _db_setting(db, "max_connections") - _db_setting(
         db, "superuser_reserved_connections"
@@ -339,6 +342,50 @@ def test_backups_run_on_a_schedule_with_retention_and_an_off_site_copy(stack, se
         "/usr/local/bin/minitwit-backup-schedule",
         "check",
     ]
+
+
+def test_expired_sessions_are_purged_on_a_schedule(services):
+    housekeeping = services["housekeeping"]
+    # The release's own image and settings, so clearsessions sees the same database.
+    assert housekeeping["image"] == services["web"]["image"]
+    for variable, value in services["web"]["environment"].items():
+        if variable != "METRICS_ALLOWED_IPS":
+            assert housekeeping["environment"][variable] == value, variable
+    script = housekeeping["command"][-1]
+    assert housekeeping["command"][:2] == ["sh", "-c"]
+    assert "python manage.py clearsessions" in script
+    assert re.search(r"while :; do", script) and 'sleep "${HOUSEKEEPING_INTERVAL}"' in script
+    assert 60 <= int(housekeeping["environment"]["HOUSEKEEPING_INTERVAL"]) <= 86400
+    # Not the image's healthcheck (gunicorn's /health): a recent successful run.
+    assert "/tmp/housekeeping-ok" in housekeeping["healthcheck"]["test"][-1]
+    assert "touch /tmp/housekeeping-ok" in script
+    assert housekeeping["deploy"]["replicas"] == 1
+
+
+def test_the_housekeeping_loop_purges_and_stops_on_term(services, tmp_path):
+    """The loop itself, run by sh with a stand-in `python`: it runs the command, marks the
+    success, and a TERM during the sleep ends it at once."""
+    script = services["housekeeping"]["command"][-1]
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    calls = tmp_path / "calls"
+    (bin_dir / "python").write_text(f'#!/bin/sh\necho "$*" >> {calls}\n')
+    (bin_dir / "python").chmod(0o755)
+    marker_dir = tmp_path / "tmp"
+    marker_dir.mkdir()
+    script = script.replace("/tmp/housekeeping-ok", str(marker_dir / "ok"))
+    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "HOUSEKEEPING_INTERVAL": "3600"}
+    process = subprocess.Popen(["sh", "-c", script], env=env)
+    try:
+        for _ in range(100):
+            if (marker_dir / "ok").exists():
+                break
+            time.sleep(0.05)
+        assert calls.read_text() == "manage.py clearsessions\n"
+        process.terminate()
+        assert process.wait(timeout=5) == 0
+    finally:
+        process.kill()
 
 
 @pytest.mark.parametrize("name, config", sorted(_raw_stack()["configs"].items()))

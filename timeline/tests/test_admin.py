@@ -7,6 +7,7 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
 from django.db import connection
+from django.http import HttpRequest
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -94,7 +95,8 @@ def test_createsuperuser_works_without_prompts(client, monkeypatch):
     call_command("createsuperuser", "--noinput", username="Chief Mod", email="chief@example.com")
     chief = User.objects.get(username="Chief Mod")
     assert chief.is_staff and chief.is_superuser and chief.is_active
-    assert client.login(username="Chief Mod", password="s3cret-admin")
+    # django-axes (sign-in throttling) needs the request every real sign-in has.
+    assert client.login(request=HttpRequest(), username="Chief Mod", password="s3cret-admin")
     assert client.get(MESSAGES).status_code == HTTPStatus.OK
 
 
