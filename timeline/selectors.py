@@ -5,31 +5,83 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 
 from .models import Follow, Message, SimulatorState, User
 from .usernames import USERNAME_MAX_LENGTH
 
 
 @dataclass(frozen=True)
+class PagePosition:
+    """Which page of a timeline to show: the newest (the default), the messages older than
+    message `before`, those newer than message `after` (both message ids, taken from the
+    page's own links), or an old-style page number `page` (1-based; links made before the
+    cursors, served with an OFFSET, so callers cap it)."""
+
+    before: int | None = None
+    after: int | None = None
+    page: int = 1
+
+
+NEWEST = PagePosition()
+
+
+@dataclass(frozen=True)
 class MessagePage:
-    """One page of a timeline; `has_older` is known without counting the whole table."""
+    """One page of a timeline, newest first; whether older and newer pages exist is known
+    without counting the whole table. `older_cursor` / `newer_cursor` are the message ids
+    for the page's "older" (`?before=`) and "newer" (`?after=`) links, or None."""
 
     messages: list[Message]
-    page: int
     has_older: bool
+    has_newer: bool
 
     @property
-    def has_newer(self) -> bool:
-        return self.page > 1
+    def older_cursor(self) -> int | None:
+        return self.messages[-1].pk if self.has_older and self.messages else None
+
+    @property
+    def newer_cursor(self) -> int | None:
+        return self.messages[0].pk if self.has_newer and self.messages else None
 
 
-def _page(queryset, *, page: int, per_page: int) -> MessagePage:
-    # Fetch one row more than the page holds instead of COUNT(*): a count over millions of
-    # messages would cost more than the page itself.
-    offset = (page - 1) * per_page
-    rows = list(queryset.newest_first().select_related("author")[offset : offset + per_page + 1])
-    return MessagePage(messages=rows[:per_page], page=page, has_older=len(rows) > per_page)
+def _page(queryset, *, at: PagePosition, per_page: int) -> MessagePage:
+    """Keyset pagination on (pub_date, id), the timelines' order: a page that follows a
+    cursor is one index range scan however deep it is, where an OFFSET walks (and joins)
+    every row before it. The cursor is a message id; its pub_date comes from a subquery,
+    so a page stays one query. Fetching one row more than the page holds tells whether
+    there is more, instead of COUNT(*) over millions of messages."""
+    queryset = queryset.select_related("author")
+    if at.after is not None:
+        anchor = _pub_date_of(at.after)
+        newer = queryset.filter(pub_date__gte=anchor).filter(
+            Q(pub_date__gt=anchor) | Q(id__gt=at.after)
+        )
+        rows = list(newer.order_by("pub_date", "id")[: per_page + 1])
+        if len(rows) > per_page:
+            return MessagePage(messages=rows[:per_page][::-1], has_older=True, has_newer=True)
+        # Fewer than a page left above the cursor: that is the newest page, shown whole.
+        at = NEWEST
+    if at.before is not None:
+        anchor = _pub_date_of(at.before)
+        # "pub_date <= anchor" bounds the index scan; the OR only sorts out the ties.
+        queryset = queryset.filter(pub_date__lte=anchor).filter(
+            Q(pub_date__lt=anchor) | Q(id__lt=at.before)
+        )
+        offset = 0
+    else:
+        offset = (at.page - 1) * per_page
+    rows = list(queryset.newest_first()[offset : offset + per_page + 1])
+    return MessagePage(
+        messages=rows[:per_page],
+        has_older=len(rows) > per_page,
+        has_newer=at.before is not None or at.page > 1,
+    )
+
+
+def _pub_date_of(message_id: int) -> Subquery:
+    # Any message, flagged or not: a cursor stays valid when its message is hidden later.
+    return Subquery(Message.objects.filter(pk=message_id).values("pub_date")[:1])
 
 
 def users_by_name(*, usernames: list[str]) -> dict[str, User]:
@@ -63,6 +115,7 @@ def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
             names,
         )
         return dict(cursor.fetchall())
+
 
 def user_get(*, username: str) -> User | None:
     """The user with exactly this name, or None."""
@@ -108,15 +161,15 @@ def _could_be_username(name: object) -> bool:
     )
 
 
-def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:
-    return _page(Message.objects.visible(), page=page, per_page=per_page)
+def public_timeline(*, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
+    return _page(Message.objects.visible(), at=at, per_page=per_page)
 
 
-def user_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePage:
-    return _page(Message.objects.visible().filter(author=user), page=page, per_page=per_page)
+def user_timeline(*, user: User, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
+    return _page(Message.objects.visible().filter(author=user), at=at, per_page=per_page)
 
 
-def personal_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePage:
+def personal_timeline(*, user: User, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
     """The user's own messages and those of everyone they follow.
 
     The followed ids are fetched first and passed as a literal list: with a subquery and an
@@ -126,7 +179,7 @@ def personal_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePag
     """
     authors = [user.pk, *Follow.objects.filter(follower=user).values_list("followed_id", flat=True)]
     messages = Message.objects.visible().filter(author_id__in=authors)
-    return _page(messages, page=page, per_page=per_page)
+    return _page(messages, at=at, per_page=per_page)
 
 
 def newest_messages(*, limit: int, author_id: int | None = None) -> list[tuple]:
