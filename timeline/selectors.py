@@ -1,11 +1,13 @@
 """Reads that matter, named for what they return. The web pages and the simulator API
 both call these, so the two interfaces always show the same thing."""
 
+import datetime as dt
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import BooleanField, Max, Q, Subquery
+from django.db.models import BooleanField, CharField, Max, Q, Subquery
 from django.db.models.expressions import RawSQL
 
 from .models import Follow, Message, SimulatorState, User
@@ -199,18 +201,44 @@ def personal_timeline(*, user: User, at: PagePosition = NEWEST, per_page: int) -
 
 def newest_messages(*, limit: int, author_id: int | None = None) -> list[tuple]:
     """The newest `limit` visible messages, optionally of one author (the simulator's
-    /msgs), as rows with `.text`, `.pub_date` (aware, UTC) and `.author__username`.
+    /msgs), as rows with `.text`, `.pub_date` (RFC 3339 text in UTC, as DRF writes a
+    datetime: "2026-03-01T12:00:00.123456Z", no fraction on a whole second) and
+    `.author__username`.
 
-    Rows, not model instances: GET /msgs?no=10000 builds ten thousand of them.
+    Rows, not model instances: GET /msgs?no=10000 builds ten thousand of them. On
+    PostgreSQL the timestamp is formatted by the query: parsing 10,000 timestamps in psycopg
+    and formatting them again in Python took about half of that request's Python time.
     """
     messages = Message.objects.visible()
     if author_id is not None:
         messages = messages.filter(author_id=author_id)
-    return list(
-        messages.newest_first().values_list("text", "pub_date", "author__username", named=True)[
-            :limit
-        ]
+    messages = messages.newest_first()
+    if connection.vendor != "postgresql":
+        rows = messages.values_list("text", "pub_date", "author__username", named=True)[:limit]
+        return [row._replace(pub_date=_rfc3339(row.pub_date)) for row in rows]
+    column = f"{connection.ops.quote_name(Message._meta.db_table)}.pub_date"
+    stamp = RawSQL(
+        f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+        (),
+        CharField(),
     )
+    rows = messages.annotate(stamp=stamp).values_list(
+        "text", "stamp", "author__username", named=True
+    )[:limit]
+    whole_second = ".000000Z"
+    return [
+        _Row(row.text, row.stamp[:-8] + "Z" if row.stamp.endswith(whole_second) else row.stamp,
+             row.author__username)
+        for row in rows
+    ]  # fmt: skip
+
+
+_Row = namedtuple("_Row", ["text", "pub_date", "author__username"])
+
+
+def _rfc3339(moment) -> str:
+    text = moment.astimezone(dt.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def is_following(*, follower: User, followed: User) -> bool:
