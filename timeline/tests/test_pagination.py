@@ -116,3 +116,12 @@ def test_a_nonsense_cursor_is_a_400_with_a_reason(client, query):
 def test_before_and_after_together_are_a_400(client):
     response = client.get("/public?before=3&after=2")
     assert response.status_code == HTTPStatus.BAD_REQUEST
+
+
+def test_a_page_reached_by_older_links_costs_the_queries_of_the_first(
+    client, sixty_one_messages, django_assert_max_num_queries
+):
+    with django_assert_max_num_queries(10) as first:
+        page = client.get("/public").text
+    with django_assert_max_num_queries(len(first.captured_queries)):
+        client.get("/public" + link(page, "older"))
