@@ -21,9 +21,9 @@ from .models import MESSAGE_MAX_LENGTH, User
 from .parsing import parse_int
 
 # Old-style `?page=N` links (before the older/newer links carried a message id) still
-# work: numbers up to MAX_PAGE are understood, but pages past OLD_PAGE_CAP show that page,
-# because a page number costs an OFFSET scan that grows with the number (page 10,000 walked
-# 300,000 rows, over 2 s at a million messages); page 100 walks 3,000.
+# work: numbers up to MAX_PAGE are understood, but one past OLD_PAGE_CAP redirects to that
+# page, because a page number costs an OFFSET scan that grows with the number (page 10,000
+# walked 300,000 rows, over 2 s at a million messages); page 100 walks 3,000.
 MAX_PAGE = 10_000
 OLD_PAGE_CAP = 100
 # Message ids are PostgreSQL bigints.
