@@ -645,30 +645,34 @@ def _jump_pages(server: servers.Server, link: str, first: int, depth: int) -> tu
 
 
 def sign_in(server: servers.Server, username: str, password: str) -> str:
-    """A session cookie, through the sign-in form and its CSRF token, like a browser."""
+    """A session cookie, through the sign-in form like a browser: with its CSRF token and
+    cookie when the form has them; without, when the site checks Fetch Metadata instead
+    (a same-origin form post, as a browser sends it)."""
     status, response, body = http_request(server, "GET", "/login")
+    if status != 200:
+        raise BenchError(f"GET /login: HTTP {status}")
     cookies = _cookies(response)
     token = re.search(rb'name="csrfmiddlewaretoken" value="([^"]+)"', body)
-    if status != 200 or not token or "csrftoken" not in cookies:
-        raise BenchError(f"GET /login: HTTP {status}, no CSRF token or cookie to sign in with")
-    form = urlencode(
-        {"username": username, "password": password, "csrfmiddlewaretoken": token[1].decode()}
-    )
+    fields = {"username": username, "password": password}
+    headers = {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "Origin": f"http://{server.host}",
+        "Referer": f"http://{server.host}/login",
+        "Sec-Fetch-Site": "same-origin",
+    }
+    if token and "csrftoken" in cookies:
+        fields["csrfmiddlewaretoken"] = token[1].decode()
+        headers["Cookie"] = f"csrftoken={cookies['csrftoken']}"
     status, response, body = http_request(
-        server,
-        "POST",
-        "/login",
-        body=form.encode(),
-        headers={
-            "Content-Type": "application/x-www-form-urlencoded",
-            "Cookie": f"csrftoken={cookies['csrftoken']}",
-            "Referer": f"http://{server.host}/login",
-        },
+        server, "POST", "/login", body=urlencode(fields).encode(), headers=headers
     )
     session = _cookies(response).get("sessionid")
     if status not in (301, 302, 303) or not session:
         raise BenchError(f"signing in as {username!r}: HTTP {status}, no session: {body[:300]!r}")
-    return f"sessionid={session}; csrftoken={cookies['csrftoken']}"
+    return "; ".join(
+        [f"sessionid={session}"]
+        + ([f"csrftoken={cookies['csrftoken']}"] if "csrftoken" in cookies else [])
+    )
 
 
 def _cookies(response: http.client.HTTPResponse) -> dict[str, str]:

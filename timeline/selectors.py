@@ -1,35 +1,90 @@
 """Reads that matter, named for what they return. The web pages and the simulator API
 both call these, so the two interfaces always show the same thing."""
 
+import datetime as dt
+from collections import namedtuple
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Max, Q
+from django.db.models import BooleanField, CharField, Max, Q, Subquery
+from django.db.models.expressions import RawSQL
 
 from .models import Follow, Message, SimulatorState, User
 from .usernames import USERNAME_MAX_LENGTH
 
 
 @dataclass(frozen=True)
+class PagePosition:
+    """Which page of a timeline to show: the newest (the default), the messages older than
+    message `before`, those newer than message `after` (both message ids, taken from the
+    page's own links), or an old-style page number `page` (1-based; links made before the
+    cursors, served with an OFFSET, so callers cap it)."""
+
+    before: int | None = None
+    after: int | None = None
+    page: int = 1
+
+
+NEWEST = PagePosition()
+
+
+@dataclass(frozen=True)
 class MessagePage:
-    """One page of a timeline; `has_older` is known without counting the whole table."""
+    """One page of a timeline, newest first; whether older and newer pages exist is known
+    without counting the whole table. `older_cursor` / `newer_cursor` are the message ids
+    for the page's "older" (`?before=`) and "newer" (`?after=`) links, or None."""
 
     messages: list[Message]
-    page: int
     has_older: bool
+    has_newer: bool
 
     @property
-    def has_newer(self) -> bool:
-        return self.page > 1
+    def older_cursor(self) -> int | None:
+        return self.messages[-1].pk if self.has_older and self.messages else None
+
+    @property
+    def newer_cursor(self) -> int | None:
+        return self.messages[0].pk if self.has_newer and self.messages else None
 
 
-def _page(queryset, *, page: int, per_page: int) -> MessagePage:
-    # Fetch one row more than the page holds instead of COUNT(*): a count over millions of
-    # messages would cost more than the page itself.
-    offset = (page - 1) * per_page
-    rows = list(queryset.newest_first().select_related("author")[offset : offset + per_page + 1])
-    return MessagePage(messages=rows[:per_page], page=page, has_older=len(rows) > per_page)
+def _page(queryset, *, at: PagePosition, per_page: int) -> MessagePage:
+    """Keyset pagination on (pub_date, id), the timelines' order: a page that follows a
+    cursor is one index range scan however deep it is, where an OFFSET walks (and joins)
+    every row before it. The cursor is a message id; its pub_date comes from a subquery,
+    so a page stays one query. Fetching one row more than the page holds tells whether
+    there is more, instead of COUNT(*) over millions of messages."""
+    queryset = queryset.select_related("author")
+    if at.after is not None:
+        anchor = _pub_date_of(at.after)
+        newer = queryset.filter(pub_date__gte=anchor).filter(
+            Q(pub_date__gt=anchor) | Q(id__gt=at.after)
+        )
+        rows = list(newer.order_by("pub_date", "id")[: per_page + 1])
+        if len(rows) > per_page:
+            return MessagePage(messages=rows[:per_page][::-1], has_older=True, has_newer=True)
+        # Fewer than a page left above the cursor: that is the newest page, shown whole.
+        at = NEWEST
+    if at.before is not None:
+        anchor = _pub_date_of(at.before)
+        # "pub_date <= anchor" bounds the index scan; the OR only sorts out the ties.
+        queryset = queryset.filter(pub_date__lte=anchor).filter(
+            Q(pub_date__lt=anchor) | Q(id__lt=at.before)
+        )
+        offset = 0
+    else:
+        offset = (at.page - 1) * per_page
+    rows = list(queryset.newest_first()[offset : offset + per_page + 1])
+    return MessagePage(
+        messages=rows[:per_page],
+        has_older=len(rows) > per_page,
+        has_newer=at.before is not None or at.page > 1,
+    )
+
+
+def _pub_date_of(message_id: int) -> Subquery:
+    # Any message, flagged or not: a cursor stays valid when its message is hidden later.
+    return Subquery(Message.objects.filter(pk=message_id).values("pub_date")[:1])
 
 
 def users_by_name(*, usernames: list[str], active_only: bool = True) -> dict[str, User]:
@@ -119,41 +174,81 @@ def _could_be_username(name: object) -> bool:
     )
 
 
-def public_timeline(*, page: int = 1, per_page: int) -> MessagePage:
-    return _page(Message.objects.visible(), page=page, per_page=per_page)
+def public_timeline(*, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
+    return _page(Message.objects.visible(), at=at, per_page=per_page)
 
 
-def user_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePage:
-    return _page(Message.objects.visible().filter(author=user), page=page, per_page=per_page)
+def user_timeline(*, user: User, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
+    return _page(Message.objects.visible().filter(author=user), at=at, per_page=per_page)
 
 
-def personal_timeline(*, user: User, page: int = 1, per_page: int) -> MessagePage:
+def personal_timeline(*, user: User, at: PagePosition = NEWEST, per_page: int) -> MessagePage:
     """The user's own messages and those of everyone they follow.
 
-    The followed ids are fetched first and passed as a literal list: with a subquery and an
-    OR, PostgreSQL walks the public index and filters, which costs ~50 ms for a user who
-    follows quiet authors among a million messages; with the list it estimates the authors'
-    share and picks the right index (~4 ms; benchmarks/timeline_queries.py).
+    The followed ids are fetched first and passed as constants, so PostgreSQL estimates the
+    authors' share from its statistics (with a subquery and an OR it guesses half the
+    table). On PostgreSQL they travel as one array literal (`author_id = ANY('{...}')`,
+    which is what PostgreSQL makes of an IN list anyway): building, quoting and parsing
+    1,000 separate placeholders took longer than the query (12-13 ms against 21-24 ms per
+    page for a reader who follows 1,000; docs/performance.md, "Pages at scale").
+
+    Known limit: a reader who follows a few authors with old messages still gets the
+    public-index walk (the planner assumes their messages are spread evenly in time): one
+    such user in the generated million walks 240,000 rows, ~120 ms. A per-author LATERAL
+    top-30 fixes that case (0.3 ms) but costs ~20 ms for 1,000 follows.
     """
     authors = [user.pk, *Follow.objects.filter(follower=user).values_list("followed_id", flat=True)]
-    messages = Message.objects.visible().filter(author_id__in=authors)
-    return _page(messages, page=page, per_page=per_page)
+    messages = Message.objects.visible()
+    if connection.vendor == "postgresql":
+        column = f"{connection.ops.quote_name(Message._meta.db_table)}.author_id"
+        array = "{" + ",".join(str(int(pk)) for pk in authors) + "}"
+        in_authors = RawSQL(f"{column} = ANY(%s::bigint[])", (array,), BooleanField())
+        messages = messages.filter(in_authors)
+    else:
+        messages = messages.filter(author_id__in=authors)
+    return _page(messages, at=at, per_page=per_page)
 
 
 def newest_messages(*, limit: int, author_id: int | None = None) -> list[tuple]:
     """The newest `limit` visible messages, optionally of one author (the simulator's
-    /msgs), as rows with `.text`, `.pub_date` (aware, UTC) and `.author__username`.
+    /msgs), as rows with `.text`, `.pub_date` (RFC 3339 text in UTC, as DRF writes a
+    datetime: "2026-03-01T12:00:00.123456Z", no fraction on a whole second) and
+    `.author__username`.
 
-    Rows, not model instances: GET /msgs?no=10000 builds ten thousand of them.
+    Rows, not model instances: GET /msgs?no=10000 builds ten thousand of them. On
+    PostgreSQL the timestamp is formatted by the query: parsing 10,000 timestamps in psycopg
+    and formatting them again in Python took about half of that request's Python time.
     """
     messages = Message.objects.visible()
     if author_id is not None:
         messages = messages.filter(author_id=author_id)
-    return list(
-        messages.newest_first().values_list("text", "pub_date", "author__username", named=True)[
-            :limit
-        ]
+    messages = messages.newest_first()
+    if connection.vendor != "postgresql":
+        rows = messages.values_list("text", "pub_date", "author__username", named=True)[:limit]
+        return [row._replace(pub_date=_rfc3339(row.pub_date)) for row in rows]
+    column = f"{connection.ops.quote_name(Message._meta.db_table)}.pub_date"
+    stamp = RawSQL(
+        f"""to_char({column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+        (),
+        CharField(),
     )
+    rows = messages.annotate(stamp=stamp).values_list(
+        "text", "stamp", "author__username", named=True
+    )[:limit]
+    whole_second = ".000000Z"
+    return [
+        _Row(row.text, row.stamp[:-8] + "Z" if row.stamp.endswith(whole_second) else row.stamp,
+             row.author__username)
+        for row in rows
+    ]  # fmt: skip
+
+
+_Row = namedtuple("_Row", ["text", "pub_date", "author__username"])
+
+
+def _rfc3339(moment) -> str:
+    text = moment.astimezone(dt.UTC).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
 def is_following(*, follower: User, followed: User) -> bool:

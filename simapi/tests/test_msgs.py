@@ -31,6 +31,20 @@ def test_pub_date_is_an_rfc3339_utc_timestamp(sim, alice):
     assert sim.get("/msgs").json()[0]["pub_date"] == "2026-03-01T12:00:00.123456Z"
 
 
+@pytest.mark.parametrize(
+    ("microsecond", "written"),
+    [(0, "2026-03-01T12:00:00Z"), (120000, "2026-03-01T12:00:00.120000Z"), (7, ".000007Z")],
+)
+def test_pub_date_reads_as_drf_writes_a_datetime(sim, alice, microsecond, written):
+    # The database formats the time on PostgreSQL; it must match DRF's (isoformat) exactly.
+    posted = dt.datetime(
+        2026, 3, 1, 13, 0, 0, microsecond, tzinfo=dt.timezone(dt.timedelta(hours=1))
+    )
+    MessageFactory(author=alice, pub_date=posted)
+    assert sim.get("/msgs").json()[0]["pub_date"].endswith(written)
+    assert sim.get("/msgs/alice").json()[0]["pub_date"].startswith("2026-03-01T12:00:00")
+
+
 def test_messages_posted_in_the_same_instant_keep_posting_order(sim, alice):
     instant = timezone.now()
     for text in ["first", "second", "third"]:
