@@ -15,6 +15,10 @@ def load_settings(env: dict, expr: str = "settings.SECRET_KEY", tmp_path=None):
     clean.update({"DJANGO_SETTINGS_MODULE": "minitwit_project.settings", **env})
     if tmp_path is not None:
         clean.setdefault("MINITWIT_DATA_DIR", str(tmp_path))
+    # A private simulator password and allowlist, so production's start-up warning about
+    # the course's defaults (simapi/tests/test_startup_warnings.py) stays out of stdout.
+    clean.setdefault("SIMULATOR_PASSWORD", "a-private-simulator-password")
+    clean.setdefault("SIMULATOR_ALLOWED_IPS", "127.0.0.1")
     return subprocess.run(
         [sys.executable, "-c", PROBE.format(expr=expr)],
         cwd=ROOT,
