@@ -280,6 +280,13 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# Avatars: "local" draws an identicon per user on this site (timeline/avatars.py), so pages
+# make no third-party request; "gravatar" shows Gravatar's pictures, sending each author's
+# email hash to gravatar.com on every page view.
+AVATARS = os.environ.get("AVATARS", "local")
+if AVATARS not in {"local", "gravatar"}:
+    raise ImproperlyConfigured(f"AVATARS={AVATARS!r}: use local or gravatar.")
+
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30
 

@@ -64,6 +64,7 @@ def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
         )
         return dict(cursor.fetchall())
 
+
 def user_get(*, username: str) -> User | None:
     """The user with exactly this name, or None."""
     return users_by_name(usernames=[username]).get(username)

@@ -2,9 +2,27 @@ import hashlib
 
 import markupsafe
 from django import template
+from django.conf import settings
+from django.urls import reverse
 from django.utils.safestring import mark_safe
 
+from timeline.avatars import username_digest
+
 register = template.Library()
+
+
+@register.filter
+def avatar(user, size: int = 48) -> str:
+    """The avatar URL for a user (anything with .username and .email).
+
+    By default the site's own identicon (timeline/avatars.py), which needs no third party
+    and tells nobody anything about the email address. With AVATARS=gravatar, Gravatar's
+    picture as the original MiniTwit shows it; users without one get Gravatar's identicon
+    (d=identicon: Gravatar cannot fetch our own picture from a site it cannot reach).
+    """
+    if settings.AVATARS == "gravatar":
+        return gravatar(user.email, size)
+    return reverse("timeline:avatar", kwargs={"digest": username_digest(user.username)})
 
 
 @register.filter
