@@ -86,7 +86,9 @@ if not SECRET_KEY:
 elif PRODUCTION and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 32+ random characters.")
 
-DEBUG = envbool("DEBUG", default=not PRODUCTION)
+# Off unless asked for (DEBUG=1), in development too: Django's debug pages show settings,
+# the URL list and local paths, and `make run` should show what a visitor would see.
+DEBUG = envbool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when MINITWIT_ENV=production.")
 
@@ -218,8 +220,8 @@ STORAGES = {
 }
 
 # In development whitenoise serves straight from static/, so an edited stylesheet shows
-# without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
+# without collectstatic (DEBUG is off there too by default).
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
