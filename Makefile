@@ -5,8 +5,8 @@ BIN := $(VENV)/bin
 
 .PHONY: install install-run run test lint format migrations-check check bench clean
 
-# Two installs: `run` needs only requirements.txt (about 90 MB); everything else also needs
-# the test and lint tools of requirements-dev.txt (Playwright alone is 165 MB).
+# Two installs: `run` needs only requirements.txt (a 124 MB .venv); everything else also
+# needs the test and lint tools of requirements-dev.txt (Playwright alone is 165 MB).
 install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 

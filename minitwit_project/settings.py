@@ -220,8 +220,10 @@ STORAGES = {
 }
 
 # In development whitenoise serves straight from static/, so an edited stylesheet shows
-# without collectstatic (DEBUG is off there too by default).
+# without collectstatic (DEBUG is off there too by default), and new files are found
+# without a restart.
 WHITENOISE_USE_FINDERS = not PRODUCTION
+WHITENOISE_AUTOREFRESH = not PRODUCTION
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
