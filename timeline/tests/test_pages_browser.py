@@ -138,15 +138,20 @@ def test_every_control_shows_where_the_keyboard_focus_is(browser, site):
     assert all(outlines.values()), outlines
 
 
-def test_the_admin_message_list_keeps_its_columns_on_screen(browser, site):
+def admin_page(browser, live_server, viewport: str):
     User.objects.create_superuser("moderator", "mod@example.com", "secret")
-    context = browser.new_context(base_url=site.url, viewport=VIEWPORTS["desktop"])
+    context = browser.new_context(base_url=live_server.url, viewport=VIEWPORTS[viewport])
     page = context.new_page()
     page.goto(f"/{settings.ADMIN_PATH}login/")
     page.fill("input[name=username]", "moderator")
     page.fill("input[name=password]", "secret")
     with page.expect_navigation():
         page.click("input[type=submit]")
+    return context, page
+
+
+def test_the_admin_message_list_keeps_its_columns_on_screen(browser, site):
+    context, page = admin_page(browser, site, "desktop")
     page.goto(f"/{settings.ADMIN_PATH}timeline/message/")
     right = page.evaluate(
         "Math.max(...[...document.querySelectorAll('#result_list th')]"
@@ -154,4 +159,14 @@ def test_the_admin_message_list_keeps_its_columns_on_screen(browser, site):
     )
     assert right <= VIEWPORTS["desktop"]["width"], f"columns end at {right}px"
     assert page.locator("td.field-flag_mark").first.inner_text() == ""
+    context.close()
+
+
+@pytest.mark.parametrize("path", ["timeline/message/", "timeline/user/", "timeline/follow/"])
+def test_no_admin_list_is_wider_than_a_phone(browser, site, path):
+    MessageFactory(text=LONG_WORD)
+    context, page = admin_page(browser, site, "phone")
+    page.goto(f"/{settings.ADMIN_PATH}{path}")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{path} is {overflow}px wider than the phone screen"
     context.close()
