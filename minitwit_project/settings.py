@@ -5,6 +5,7 @@ needs no configuration at all; production (MINITWIT_ENV=production) refuses to s
 without a real SECRET_KEY.
 """
 
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -220,10 +221,13 @@ STORAGES = {
 }
 
 # In development whitenoise serves straight from static/, so an edited stylesheet shows
-# without collectstatic (DEBUG is off there too by default), and new files are found
-# without a restart.
+# without collectstatic (DEBUG is off there too by default).
 WHITENOISE_USE_FINDERS = not PRODUCTION
-WHITENOISE_AUTOREFRESH = not PRODUCTION
+if not PRODUCTION:
+    # Without DEBUG, whitenoise prints a warning on every start until the first collectstatic
+    # has made this folder; `make run` makes it anyway.
+    with contextlib.suppress(OSError):
+        STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
