@@ -3,18 +3,28 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test lint format migrations-check check bench clean
+.PHONY: install install-run run test lint format migrations-check check bench clean
 
+# Two installs: `run` needs only requirements.txt (a 124 MB .venv); everything else also
+# needs the test and lint tools of requirements-dev.txt (Playwright alone is 165 MB).
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -r requirements-dev.txt
+
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
+# requirements-dev.txt includes requirements.txt, so this covers `run` as well.
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install --quiet -r requirements-dev.txt
+	touch $@ $(VENV)/.installed-run
+
 ## Set up and serve MiniTwit on http://127.0.0.1:8000 (SQLite in ./data unless DATABASE_URL is set).
-run: install
+run: install-run
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py collectstatic --noinput --verbosity 0
 	# gunicorn's asyncio worker with the ASGI app: nothing buffers bodies in front of it here,

@@ -5,6 +5,7 @@ needs no configuration at all; production (MINITWIT_ENV=production) refuses to s
 without a real SECRET_KEY.
 """
 
+import contextlib
 import ipaddress
 import os
 import secrets
@@ -89,7 +90,9 @@ if not SECRET_KEY:
 elif PRODUCTION and (len(SECRET_KEY) < 32 or SECRET_KEY.startswith("django-insecure")):
     raise ImproperlyConfigured("SECRET_KEY is too weak for production: use 32+ random characters.")
 
-DEBUG = envbool("DEBUG", default=not PRODUCTION)
+# Off unless asked for (DEBUG=1), in development too: Django's debug pages show settings,
+# the URL list and local paths, and `make run` should show what a visitor would see.
+DEBUG = envbool("DEBUG", default=False)
 if PRODUCTION and DEBUG:
     raise ImproperlyConfigured("DEBUG must be off when MINITWIT_ENV=production.")
 
@@ -243,8 +246,13 @@ STORAGES = {
 }
 
 # In development whitenoise serves straight from static/, so an edited stylesheet shows
-# without collectstatic.
-WHITENOISE_USE_FINDERS = DEBUG
+# without collectstatic (DEBUG is off there too by default).
+WHITENOISE_USE_FINDERS = not PRODUCTION
+if not PRODUCTION:
+    # Without DEBUG, whitenoise prints a warning on every start until the first collectstatic
+    # has made this folder; `make run` makes it anyway.
+    with contextlib.suppress(OSError):
+        STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
@@ -342,6 +350,13 @@ SPECTACULAR_SETTINGS = {
         "simapi.schema.complete_schema",
     ],
 }
+
+# Avatars: "local" draws an identicon per user on this site (timeline/avatars.py), so pages
+# make no third-party request; "gravatar" shows Gravatar's pictures, sending each author's
+# email hash to gravatar.com on every page view.
+AVATARS = os.environ.get("AVATARS", "local")
+if AVATARS not in {"local", "gravatar"}:
+    raise ImproperlyConfigured(f"AVATARS={AVATARS!r}: use local or gravatar.")
 
 # MiniTwit domain limits ------------------------------------------------------------------
 MESSAGES_PER_PAGE = 30

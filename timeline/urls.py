@@ -1,6 +1,6 @@
-from django.urls import path
+from django.urls import path, re_path
 
-from . import views
+from . import avatars, views
 
 app_name = "timeline"
 
@@ -12,6 +12,11 @@ urlpatterns = [
     path("register", views.register_view, name="register"),
     path("add_message", views.add_message, name="add_message"),
     path("favicon.ico", views.favicon, name="favicon"),
+    re_path(
+        rf"^avatars/{avatars.VERSION}/(?P<digest>[0-9a-f]{{{avatars.DIGEST_LENGTH}}})\.svg$",
+        views.avatar,
+        name="avatar",
+    ),
     # Profile URLs last: any other first segment is a username.
     path("<str:username>", views.user_timeline, name="user"),
     path("<str:username>/follow", views.follow_user, name="follow"),

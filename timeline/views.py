@@ -15,7 +15,7 @@ from django.utils.encoding import escape_uri_path
 
 from minitwit_project.request_policy import may_act_on_get
 
-from . import errors, selectors, services
+from . import avatars, errors, selectors, services
 from .forms import MessageForm, SignInForm, SignUpForm
 from .models import MESSAGE_MAX_LENGTH, User
 from .parsing import parse_int
@@ -275,3 +275,22 @@ def register_view(request: HttpRequest) -> HttpResponse:
         {"error": error, "typed": typed},
         status=_form_status(form),
     )
+
+
+# A year, the longest lifetime caches honour; the URL changes whenever the picture would.
+AVATAR_MAX_AGE = 365 * 24 * 3600
+
+
+@allow_methods("GET")
+def avatar(request: HttpRequest, digest: str) -> HttpResponse:
+    """The identicon for a digest from avatars.username_digest (the URL pattern only lets
+    DIGEST_LENGTH lowercase hex digits through). Public and immutable: no database, no user."""
+    if request.headers.get("If-None-Match") == f'"{avatars.VERSION}-{digest}"':
+        response = HttpResponse(status=HTTPStatus.NOT_MODIFIED)
+    else:
+        response = HttpResponse(avatars.identicon_svg(digest), content_type="image/svg+xml")
+    response["ETag"] = f'"{avatars.VERSION}-{digest}"'
+    response["Cache-Control"] = f"public, max-age={AVATAR_MAX_AGE}, immutable"
+    # An SVG opened on its own is a document; this one has nothing to run or fetch.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response

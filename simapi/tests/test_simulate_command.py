@@ -1,6 +1,7 @@
 """`manage.py simulate` against a live server, end to end."""
 
 import socket
+from collections import Counter
 from io import StringIO
 from pathlib import Path
 
@@ -225,3 +226,40 @@ def test_the_first_500_actions_of_the_course_scenario_replay_and_verify(live_ser
     )
     assert User.objects.count() == len(expected.users) > 0
     assert Message.objects.count() == expected.message_count > 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_synthetic_scenario_replays_and_verifies_without_the_course_file(live_server):
+    out, err = simulate(
+        "--synthetic",
+        300,
+        "--synthetic-users",
+        20,
+        "--base-url",
+        live_server.url,
+        "--timeout",
+        "5",
+        "--verify",
+        "--quiet",
+    )
+    assert "requests: 300 in " in out and "errors: 0" in out
+    assert "verified: 20 users" in out
+    assert User.objects.count() == 20
+
+
+def test_a_synthetic_scenario_has_the_course_scenarios_shape():
+    actions = simulator.synthetic_scenario(2000, users=50, seed=1)
+    assert [a.command for a in actions[:50]] == ["register"] * 50
+    later = Counter(a.command for a in actions[50:])
+    assert set(later) == {"tweet", "follow", "unfollow"}
+    assert later["tweet"] > later["follow"] > later["unfollow"]
+    assert actions == simulator.synthetic_scenario(2000, users=50, seed=1)
+    expected = simulator.expected_state(actions)
+    assert expected  # --verify has something to compare
+
+
+def test_a_scenario_file_or_synthetic_but_not_both_nor_neither(scenario):
+    with pytest.raises(CommandError, match="either a scenario file or --synthetic"):
+        call_command("simulate", "--base-url", "http://x", stdout=StringIO())
+    with pytest.raises(CommandError, match="either a scenario file or --synthetic"):
+        call_command("simulate", str(scenario), "--synthetic", "5", "--base-url", "http://x")

@@ -1,12 +1,41 @@
+import functools
 import hashlib
+import re
 from urllib.parse import quote
 
 import markupsafe
 from django import template
-from django.urls import get_script_prefix
+from django.conf import settings
+from django.urls import get_script_prefix, reverse
+from django.utils.html import escape, format_html
 from django.utils.safestring import mark_safe
 
+from timeline.avatars import DIGEST_LENGTH, username_digest
+
 register = template.Library()
+
+
+@register.filter
+def avatar(user, size: int = 48) -> str:
+    """The avatar URL for a user (anything with .username and .email).
+
+    By default the site's own identicon (timeline/avatars.py), which needs no third party
+    and tells nobody anything about the email address. With AVATARS=gravatar, Gravatar's
+    picture as the original MiniTwit shows it; users without one get Gravatar's identicon
+    (d=identicon: Gravatar cannot fetch our own picture from a site it cannot reach).
+    """
+    if settings.AVATARS == "gravatar":
+        return gravatar(user.email, size)
+    return _avatar_url_pattern(get_script_prefix()).format(username_digest(user.username))
+
+
+@functools.cache
+def _avatar_url_pattern(script_prefix: str) -> str:
+    # reverse() costs ~65 us, a timeline page shows 30 avatars; the URL differs only by the
+    # digest, so it is resolved once per script prefix and filled in by str.format.
+    placeholder = "0" * DIGEST_LENGTH
+    url = reverse("timeline:avatar", kwargs={"digest": placeholder})
+    return url.replace("{", "{{").replace("}", "}}").replace(placeholder, "{}")
 
 
 @register.filter
@@ -59,3 +88,40 @@ def short_datetime(value) -> str:
     """`value|date:"Y-m-d @ H:i"`, as the original MiniTwit shows a message's time; see
     iso_datetime for why not the date filter."""
     return value.strftime("%Y-%m-%d @ %H:%M") if value else ""
+
+
+# An http(s) URL runs to the next space or angle bracket; trailing punctuation that usually
+# ends the sentence rather than the URL is given back to the text.
+_URL = re.compile(r"https?://[^\s<>\"]+", re.IGNORECASE)
+_TRAILING = ".,;:!?'\")]}"
+
+
+@register.filter(is_safe=True, needs_autoescape=False)
+def link_urls(text) -> str:
+    """Message text, HTML-escaped, with each http:// or https:// URL made a link.
+
+    The links carry rel="nofollow ugc noopener": user content, no ranking credit, no access
+    to this window. No other scheme (javascript:, mailto:, data:) and no bare domain becomes
+    a link. Everything is escaped exactly once, as the plain {{ text }} would be.
+    """
+    text = str(text)
+    parts = []
+    last = 0
+    for match in _URL.finditer(text):
+        url = match.group()
+        trimmed = url.rstrip(_TRAILING)
+        # A closing parenthesis belongs to the URL when the URL opened one (Wikipedia links).
+        while url[len(trimmed) : len(trimmed) + 1] == ")" and trimmed.count("(") > trimmed.count(
+            ")"
+        ):
+            trimmed += ")"
+        if len(trimmed) <= len("https://"):
+            continue
+        start = match.start()
+        parts.append(escape(text[last:start]))
+        parts.append(
+            format_html('<a href="{}" rel="nofollow ugc noopener">{}</a>', trimmed, trimmed)
+        )
+        last = start + len(trimmed)
+    parts.append(escape(text[last:]))
+    return mark_safe("".join(parts))

@@ -110,7 +110,7 @@ def test_the_message_list_shows_excerpt_author_date_and_flag(staff_client):
     assert "word word" in page and ("word " * 40).strip() not in page  # an excerpt
     assert f'href="{reverse("admin:timeline_user_change", args=[author.pk])}"' in page
     assert ">Roger Histand</a>" in page
-    assert "field-pub_date" in page and "field-flagged" in page
+    assert "field-pub_date" in page and "field-flag_mark" in page
     assert "1 message" in page
 
 
@@ -351,3 +351,16 @@ def test_follows_can_be_searched_by_exact_username(staff_client, alice, bob):
     }
     assert list(staff_client.get(FOLLOWS, {"q": "nobody"}).context["cl"].result_list) == []
     assert Follow.objects.count() == 3
+
+
+def test_only_flagged_messages_carry_a_mark_in_the_list(staff_client):
+    MessageFactory(text="ordinary")
+    MessageFactory(text="hidden", flagged=True)
+    page = staff_client.get(MESSAGES).text
+    assert page.count("⚑ flagged") == 1
+    assert "icon-no.svg" not in page  # the red ✗ of a boolean column
+
+
+def test_the_admin_lists_let_long_words_wrap(staff_client):
+    page = staff_client.get(MESSAGES).text
+    assert "css/admin.css" in page

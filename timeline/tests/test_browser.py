@@ -48,11 +48,27 @@ def browser():
         browser.close()
 
 
+def only_this_site(context, live_server) -> list[str]:
+    """Make CONTEXT refuse every request to another host, as a firewalled server, an offline
+    laptop or an ad-blocker would; returns the list the refused URLs are appended to."""
+    site = urlsplit(live_server.url).netloc
+    refused = []
+
+    def handle(route):
+        if urlsplit(route.request.url).netloc == site:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", handle)
+    return refused
+
+
 @pytest.fixture
 def page(browser, live_server):
     context = browser.new_context(base_url=live_server.url)
-    # Gravatar is outside this machine's network; the images are not what is tested.
-    context.route("https://www.gravatar.com/**", lambda route: route.abort())
+    only_this_site(context, live_server)
     page = context.new_page()
     yield page
     context.close()
@@ -160,7 +176,7 @@ def test_the_timeline_fits_a_phone_screen(browser, live_server):
     context = browser.new_context(
         base_url=live_server.url, viewport={"width": 375, "height": 740}, is_mobile=True
     )
-    context.route("https://www.gravatar.com/**", lambda route: route.abort())
+    only_this_site(context, live_server)
     page = context.new_page()
     page.goto("/public")
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
@@ -318,3 +334,37 @@ def test_the_main_pages_break_no_content_security_policy_rule(browser, live_serv
     finally:
         context.close()
     assert violations == []
+
+
+MAIN_PAGES_SIGNED_OUT = ["/public", "/alice", "/login", "/register", "/no-such-user"]
+MAIN_PAGES_SIGNED_IN = ["/", "/public", "/alice", "/bob", "/add_message", "/bob/follow"]
+
+
+def test_every_image_on_every_main_page_loads_without_other_hosts(browser, live_server):
+    alice = UserFactory(username="alice")
+    MessageFactory(author=alice, text="from alice")
+    MessageFactory(author=UserFactory(username="bob"), text="from bob")
+    Follow.objects.create(follower=alice, followed=User.objects.get(username="bob"))
+    context = browser.new_context(base_url=live_server.url)
+    refused = only_this_site(context, live_server)
+    page = context.new_page()
+    checked = 0
+
+    def check_images(path):
+        nonlocal checked
+        page.goto(path)
+        page.wait_for_load_state("load")
+        broken = page.evaluate(
+            "[...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src)"
+        )
+        assert broken == [], f"{path}: images that did not load: {broken}"
+        checked += page.evaluate("document.images.length")
+
+    for path in MAIN_PAGES_SIGNED_OUT:
+        check_images(path)
+    sign_in(page, "alice")
+    for path in MAIN_PAGES_SIGNED_IN:
+        check_images(path)
+    assert checked >= 6  # the timelines did show avatars
+    assert refused == [], f"pages asked other hosts for {refused}"
+    context.close()

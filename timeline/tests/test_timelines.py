@@ -28,17 +28,13 @@ def test_messages_of_one_instant_keep_posting_order(client):
     assert page.index("second") < page.index("first")
 
 
-def test_each_message_shows_author_link_gravatar_and_date(client):
+def test_each_message_shows_author_link_avatar_and_date(client):
     author = UserFactory(username="dora", email="Dora@Example.com ")
     MessageFactory(author=author, text="hi", pub_date=dt.datetime(2024, 3, 5, 14, 7, tzinfo=dt.UTC))
     page = client.get("/public").text
     assert '<ul class="messages">' in page
     assert '<strong><a href="/dora">dora</a></strong>' in page
-    # md5("dora@example.com"): the address is trimmed and lower-cased first.
-    assert (
-        "https://www.gravatar.com/avatar/397634828f9a0d2608cf516642222ad7?d=identicon&amp;s=48"
-        in page
-    )
+    assert '<img src="/avatars/v1/' in page
     assert "2024-03-05 @ 14:07" in page
 
 

@@ -42,7 +42,27 @@ class Command(BaseCommand):
     requires_migrations_checks = False
 
     def add_arguments(self, parser):
-        parser.add_argument("scenario_file", help="the scenario file (course format)")
+        parser.add_argument(
+            "scenario_file",
+            nargs="?",
+            help="the scenario file (course format); leave out with --synthetic",
+        )
+        parser.add_argument(
+            "--synthetic",
+            type=_positive_int,
+            metavar="N",
+            help="replay N made-up actions of the course scenario's shape instead of a file: "
+            "registrations first, then tweets, follows and unfollows among those users",
+        )
+        parser.add_argument(
+            "--synthetic-users",
+            type=_positive_int,
+            default=200,
+            help="users a synthetic scenario registers (default 200, as the course's)",
+        )
+        parser.add_argument(
+            "--seed", type=int, default=0, help="random seed of a synthetic scenario"
+        )
         parser.add_argument(
             "--base-url", required=True, help="the site's root, e.g. http://127.0.0.1:8000"
         )
@@ -84,14 +104,32 @@ class Command(BaseCommand):
         parser.add_argument("--quiet", action="store_true", help="no progress lines")
 
     def handle(self, *args, **options):
+        if (options["synthetic"] is None) == (options["scenario_file"] is None):
+            raise CommandError("give either a scenario file or --synthetic N")
+        if options["synthetic"] is not None:
+            try:
+                actions = simulator.synthetic_scenario(
+                    options["synthetic"], users=options["synthetic_users"], seed=options["seed"]
+                )
+            except ValueError as exc:
+                raise CommandError(f"--synthetic: {exc}") from exc
+            options["scenario_file"] = f"synthetic scenario ({len(actions)} actions)"
+            actions = actions[: options["limit"]] if options["limit"] else actions
+        else:
+            actions = self._read(options)
+        if not actions:
+            raise CommandError(f"{options['scenario_file']} holds no actions")
+        self._replay(actions, options)
+
+    def _read(self, options) -> list:
         try:
-            actions = simulator.read_scenario(options["scenario_file"], limit=options["limit"])
+            return simulator.read_scenario(options["scenario_file"], limit=options["limit"])
         except OSError as exc:
             raise CommandError(f"cannot read {options['scenario_file']}: {exc}") from exc
         except simulator.ScenarioError as exc:
             raise CommandError(f"{options['scenario_file']}: {exc}") from exc
-        if not actions:
-            raise CommandError(f"{options['scenario_file']} holds no actions")
+
+    def _replay(self, actions: list, options) -> None:
         clients = [simulator.namespaced(actions, n) for n in range(1, options["clients"] + 1)]
         authorization = simulator.basic_authorization(
             options["username"] or settings.SIMULATOR_USERNAME,
