@@ -333,9 +333,13 @@ def _scale_tables(results: dict) -> list[str]:
         rows.append(row)
     lines += _table(header, rows)
     lines += _stopped_notes(points)
-    notes = [
-        f"The profile is that of the user with the most messages "
-        f"({large['heaviest_messages']:,}); GET /msgs/<user> asks for the same user's.",
+    notes = []
+    if "heaviest_messages" in large:  # absent when the run stopped before its readers
+        notes.append(
+            f"The profile is that of the user with the most messages "
+            f"({large['heaviest_messages']:,}); GET /msgs/<user> asks for the same user's."
+        )
+    notes += [
         f"`/` is signed in (through the sign-in form) as a user who follows "
         f"{options['follows']:,} others; GET /fllws/<user> lists that user's first 100.",
         "POST /msgs/<user> posts as 100 different users; POST /fllws/<user> alternates "

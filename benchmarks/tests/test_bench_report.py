@@ -109,3 +109,18 @@ def test_the_generated_part_replaces_only_what_is_between_the_markers(tmp_path):
     text = doc.read_text()
     assert "hand-written" in text and "after" in text
     assert "new figures" in text and "old" not in text
+
+
+def test_a_scale_run_that_stopped_before_its_readers_still_gets_its_tables():
+    # A run that fails while signing its reader in must print what it measured and the
+    # failure, not a KeyError from the report.
+    options = {"seed": 12, "clients": 8, "duration": 2, "warmup": 0.5, "scale_timeout": 5,
+               "follows": 1000}  # fmt: skip
+    health = {**_run(1000, group="floor"), "p50": 4.0}
+    large = {**_scale({"/health": health}), "users": 2000, "follows": 19829}
+    results = {"meta": {"options": options}, "scale": {"large": large}}
+
+    text = "\n".join(report._scale_tables(results))
+
+    assert "/health" in text
+    assert "most messages" not in text
