@@ -116,7 +116,7 @@ def test_a_scale_run_that_stopped_before_its_readers_still_gets_its_tables():
     # failure, not a KeyError from the report.
     options = {"seed": 12, "clients": 8, "duration": 2, "warmup": 0.5, "scale_timeout": 5,
                "follows": 1000}  # fmt: skip
-    health = {**_run(1000, group="floor"), "p50": 4.0}
+    health = {**_run(1000, group="floor"), "p50": 4.0, "examples": []}
     large = {**_scale({"/health": health}), "users": 2000, "follows": 19829}
     results = {"meta": {"options": options}, "scale": {"large": large}}
 
