@@ -3,6 +3,7 @@
 import datetime as dt
 
 import pytest
+from django.utils import timezone
 
 from timeline.templatetags.minitwit import link_urls
 
@@ -65,7 +66,9 @@ def test_a_message_without_urls_is_escaped_once():
     assert link_urls("a & b <i> \"q\" 'r'") == "a &amp; b &lt;i&gt; &quot;q&quot; &#x27;r&#x27;"
 
 
-def test_times_say_they_are_utc(client):
+def test_times_are_relative_with_the_absolute_utc_time_as_their_title(client):
+    MessageFactory(pub_date=timezone.now() - dt.timedelta(minutes=3))
     MessageFactory(pub_date=dt.datetime(2024, 3, 5, 14, 7, tzinfo=dt.UTC))
     page = client.get("/public").text
-    assert '<time datetime="2024-03-05T14:07:00+00:00">2024-03-05 @ 14:07 UTC</time>' in page
+    assert ">3\xa0minutes ago</time>" in page
+    assert '<time datetime="2024-03-05T14:07:00+00:00" title="2024-03-05 @ 14:07 UTC">' in page
