@@ -99,7 +99,7 @@ def users_by_name(*, usernames: list[str], active_only: bool = True) -> dict[str
     username can be out of the query: PostgreSQL refuses a NUL (a DataError, so a 500),
     psycopg cannot encode a lone surrogate, and an over-long name only costs a query.
     """
-    names = [name for name in usernames if _could_be_username(name)]
+    names = [name for name in usernames if could_be_username(name)]
     if not names:
         return {}
     users = User.objects.filter(username__in=names)
@@ -116,7 +116,7 @@ def user_ids_by_name(*, usernames: Sequence[str]) -> dict[str, int]:
     Plain SQL: the simulator API looks a user up on every request and needs only the id, and
     the ORM's query compiler would cost more than the lookup (see services.py).
     """
-    names = list(dict.fromkeys(name for name in usernames if _could_be_username(name)))
+    names = list(dict.fromkeys(name for name in usernames if could_be_username(name)))
     if not names:
         return {}
     placeholders = ", ".join(["%s"] * len(names))
@@ -146,7 +146,7 @@ class NameInUse:
 def name_in_use(*, username: str, key: str) -> NameInUse:
     """Both questions in one query, so that an account created between two queries cannot
     make an identical name read as a look-alike."""
-    if not _could_be_username(username):
+    if not could_be_username(username):
         return NameInUse(taken=False, alike=confusable_user_exists(key=key))
     holders = set(
         User.objects.filter(Q(username=username) | Q(confusable_key=key)).values_list(
@@ -165,7 +165,9 @@ def confusable_user_exists(*, key: str, other_than: User | None = None) -> bool:
     return users.exists()
 
 
-def _could_be_username(name: object) -> bool:
+def could_be_username(name: object) -> bool:
+    """Whether any user could have this name: a lookup of anything else (NUL, a lone
+    surrogate, over-long) would fail in the database or cannot match, so it is not sent."""
     return (
         isinstance(name, str)
         and 0 < len(name) <= USERNAME_MAX_LENGTH

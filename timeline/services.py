@@ -140,6 +140,29 @@ _MESSAGE_INSERT = (
 def message_create(*, author_id: int, text: str) -> None:
     """Post a message as the user with id `author_id`. The text is stored exactly as typed;
     templates escape it. Raises ServiceError with the text to show when it is refused."""
+    _execute(_MESSAGE_INSERT, [author_id, _message_text(text), _now(), False])
+
+
+# The author looked up in the same statement: the simulator names the author, and a
+# separate lookup would be one more round trip (see latest_recorded_with_write).
+_MESSAGE_INSERT_AS = (
+    f"INSERT INTO {Message._meta.db_table} (author_id, text, pub_date, flagged) "
+    f"SELECT id, %s, %s, %s FROM {User._meta.db_table} WHERE username = %s AND is_active"
+)
+
+
+def message_create_as(*, username: str, text: str) -> bool:
+    """Post a message as the active user named `username` (exact name); the simulator's
+    tweets. Returns False, storing nothing, when no active user has that name. Raises
+    ServiceError as message_create does, whether or not the user exists."""
+    text = _message_text(text)
+    if not selectors.could_be_username(username):
+        return False
+    return _execute(_MESSAGE_INSERT_AS, [text, _now(), False, username]) == 1
+
+
+def _message_text(text: str | None) -> str:
+    """The text to store, or ServiceError with the reason it is refused."""
     text = text or ""
     if not text.strip():
         raise ServiceError("You have to enter a message")
@@ -147,7 +170,7 @@ def message_create(*, author_id: int, text: str) -> None:
         raise ServiceError(f"A message can be at most {MESSAGE_MAX_LENGTH} characters long")
     if _has_control_characters(text, allowed="\n\r\t"):
         raise ServiceError("A message cannot contain control characters")
-    _execute(_MESSAGE_INSERT, [author_id, text, _now(), False])
+    return text
 
 
 # ON CONFLICT DO NOTHING keeps concurrent duplicate follows to one row, without an error or

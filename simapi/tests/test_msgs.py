@@ -148,3 +148,16 @@ def test_a_message_that_cannot_be_posted_is_a_400(sim, alice, body, message):
 
 def test_a_1000_character_message_is_fine(sim, alice):
     assert sim.post("/msgs/alice", {"content": "x" * 1000}).status_code == 204
+
+
+@pytest.mark.parametrize(
+    "body", [{"content": ""}, {"content": "x" * 1001}, {"nothing": "here"}, {"content": "a\x00b"}]
+)
+def test_posting_a_bad_body_as_an_unknown_user_is_a_404_as_in_the_reference(sim, body):
+    # The course's reference looks the user up before it reads the body.
+    assert_error(sim.post("/msgs/nobody", body), HTTPStatus.NOT_FOUND)
+
+
+def test_posting_a_bad_body_as_a_known_user_is_a_400_and_stores_nothing(sim, alice):
+    assert_error(sim.post("/msgs/alice", {"content": ""}), HTTPStatus.BAD_REQUEST)
+    assert not Message.objects.exists()
