@@ -56,12 +56,15 @@ def site(live_server):
     return live_server
 
 
-def visit_all(browser, live_server, viewport: str, check) -> None:
-    """Call check(page, path, label) on every main page, signed out and then signed in."""
+def visit_all(browser, live_server, viewport: str, check, *, bypass_csp: bool = False) -> None:
+    """Call check(page, path, label) on every main page, signed out and then signed in.
+    `bypass_csp` lets the check inject a test tool's script, which the pages' own
+    Content-Security-Policy (tested in test_browser.py) rightly refuses."""
     context = browser.new_context(
         base_url=live_server.url,
         viewport=VIEWPORTS[viewport],
         is_mobile=viewport == "phone",
+        bypass_csp=bypass_csp,
     )
     only_this_site(context, live_server)
     page = context.new_page()
@@ -116,7 +119,7 @@ def test_axe_finds_no_accessibility_violations(browser, site, viewport):
                 targets = [node["target"] for node in violation["nodes"]][:3]
                 found.append(f"{label} {path[:40]}: {violation['id']} {targets}")
 
-    visit_all(browser, site, viewport, check)
+    visit_all(browser, site, viewport, check, bypass_csp=True)
     assert found == [], "\n".join(found)
 
 
