@@ -1,5 +1,14 @@
-"""Writes: every state change of MiniTwit goes through one of these functions, whether it
-comes from a web form, the simulator API or a management command.
+"""Writes: the state changes users and operators ask for one at a time go through these
+functions, whether they come from a web form, the simulator API, an admin action (flag,
+deactivate) or the flag_messages command.
+
+Three writers go around them on purpose:
+- `generate_data` and `import_legacy` bulk-load through timeline/bulk.py (COPY on
+  PostgreSQL, a batch of rows per statement), which a per-row service cannot do at their
+  volume; generate_data makes valid rows itself, and import_legacy checks each row and
+  skips, with its reason, one it cannot store (timeline/legacy.py).
+- The Django admin's add and change forms save through the ORM; the user forms apply the
+  sign-up's look-alike-name rule (admin.LookalikeNameMixin).
 
 The simulator's writes (a message, a follow, an unfollow and its `latest`, thousands an
 hour) are plain SQL statements rather than ORM calls: for a one-row statement Django's

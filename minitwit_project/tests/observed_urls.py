@@ -1,8 +1,11 @@
-"""A URL configuration for the observability tests: the site's pages, plus stand-in
-simulator endpoints (same app name and URL names as simapi) and views that log or fail.
+"""A URL configuration for the observability tests: the site's pages, plus stand-ins for
+three of the simulator API's endpoints (same app name and URL names as simapi/urls.py) and
+views that log or fail.
 
-The middleware under test only looks at the resolved app and URL names, so these
-stand-ins exercise exactly what the real simulator API will.
+The request log and the metrics name a request by where it resolved (`simapi:latest`: app
+and URL name), not by its view function, so a stand-in is named exactly as the real
+endpoint is, and can answer or fail on demand
+(a 404, a crash in register) without a simulator user, credentials or a database row.
 """
 
 import logging

@@ -4,7 +4,6 @@ our own static files (drf-spectacular-sidecar), not a CDN."""
 import html
 import os
 import re
-import shutil
 import subprocess
 from http import HTTPStatus
 
@@ -12,7 +11,8 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.test import Client
 
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# The same browser as timeline/tests/test_browser.py, so both run or skip together.
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 
 
 @pytest.fixture
