@@ -183,8 +183,9 @@ def exception_handler(exc, context):
     ServiceError from timeline's services is a 400 with its message.
 
     Anything DRF does not recognise (a bug, a database outage) propagates, also out of
-    dispatch()'s transaction, to Django's handler500 (minitwit_project/errors.py), which
-    logs it and answers in this same shape: 500, or 503 with Retry-After.
+    dispatch()'s `latest` block (which then records nothing), to Django's handler500
+    (minitwit_project/errors.py), which logs it and answers in this same shape: 500, or 503
+    with Retry-After.
     """
     if isinstance(exc, RequestDataTooBig):
         exc = PayloadTooLarge()
@@ -243,7 +244,7 @@ class SimulatorAPIView(APIView):
         """Run the operation and record its `latest` with its write.
 
         The write and `latest` share one transaction: one flush of the database's
-        write-ahead log instead of two, and on PostgreSQL one round trip instead of four
+        write-ahead log instead of two, and on PostgreSQL no BEGIN or COMMIT of their own
         (services.latest_recorded_with_write). `latest` is written last, so the lock on its
         single row is held only while the transaction commits.
         """
@@ -258,7 +259,7 @@ class SimulatorAPIView(APIView):
         # Past authentication and permissions: an unauthorized request never gets here, so
         # it cannot move `latest`. DRF runs initial() before it picks the handler, hence the
         # check that the method has one. A request that then fails (400, 404) still counts,
-        # as in the reference; dispatch() writes the value, in the operation's transaction.
+        # as in the reference; dispatch() writes the value, with the operation's write.
         # Of a repeated `latest`, the first counts, as with the reference's Flask.
         if not (self.records_latest and self.reaches_operation(request)):
             return
