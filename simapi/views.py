@@ -194,7 +194,9 @@ class MessagesView(SimulatorAPIView):
     def get(self, request):
         limit = _no(request)
         body = read_cache.get_or_compute(
-            f"msgs:{limit}", lambda: _messages_body(selectors.newest_messages(limit=limit))
+            f"msgs:{limit}",
+            lambda: _messages_body(selectors.newest_messages(limit=limit)),
+            topics=(read_cache.MESSAGES,),
         )
         return Response(body)
 
@@ -213,7 +215,11 @@ class UserMessagesView(SimulatorAPIView):
             [author_id] = _user_ids_or_404(username)
             return _messages_body(selectors.newest_messages(limit=limit, author_id=author_id))
 
-        return Response(read_cache.get_or_compute(f"msgs/{username}:{limit}", messages))
+        return Response(
+            read_cache.get_or_compute(
+                f"msgs/{username}:{limit}", messages, topics=(read_cache.MESSAGES,)
+            )
+        )
 
     @extend_schema(
         operation_id="msgs_user_post",
@@ -257,7 +263,10 @@ class FollowsView(SimulatorAPIView):
             [user_id] = _user_ids_or_404(username)
             return selectors.followed_usernames(user_id=user_id, limit=limit)
 
-        names = read_cache.get_or_compute(f"fllws/{username}:{limit}", follows)
+        # Who exists and is active is a user's state, which every topic's writes retire.
+        names = read_cache.get_or_compute(
+            f"fllws/{username}:{limit}", follows, topics=(read_cache.FOLLOWS,)
+        )
         return Response({"follows": names})
 
     @extend_schema(

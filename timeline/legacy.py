@@ -370,7 +370,7 @@ class LegacyImporter:
         if rows and not self.dry_run:
             model.objects.bulk_create(rows)
             # bulk_create sends no model signal (timeline/read_cache.py).
-            read_cache.invalidate()
+            read_cache.invalidate(*read_cache.topics_of(model))
         report.imported += len(rows)
 
 

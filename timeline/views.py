@@ -68,6 +68,7 @@ def _visitor_page_cached(view):
         response = read_cache.get_or_compute(
             f"page:{request.get_full_path()}",
             lambda: view(request, *args, **kwargs),
+            topics=(read_cache.MESSAGES,),
             cacheable=lambda response: (
                 response.status_code == HTTPStatus.OK and not response.cookies
             ),
