@@ -33,6 +33,7 @@ from typing import TypeVar
 from django.conf import settings
 from django.core.cache import caches
 from django.db import transaction
+from prometheus_client import Counter
 from redis import RedisError
 
 T = TypeVar("T")
@@ -54,6 +55,16 @@ _failing_until = 0.0
 
 def _generation_key(topic: str) -> str:
     return f"generation:{topic}"
+
+
+LOOKUPS = Counter(
+    "minitwit_read_cache_lookups",
+    "Read cache lookups by result: hit (served from the cache), miss (computed and kept), "
+    "skipped (computed while the cache server is failing or was just found failing).",
+    ["result"],
+)
+for _result in ("hit", "miss", "skipped"):
+    LOOKUPS.labels(result=_result)
 
 
 def _usable() -> bool:
@@ -86,6 +97,7 @@ def get_or_compute(
     raises for the cache's own failures: the read is then simply computed.
     """
     if not _usable():
+        LOOKUPS.labels(result="skipped").inc()
         return compute()
     cache = caches[ALIAS]
     generation_keys = [_generation_key(topic) for topic in topics]
@@ -100,11 +112,14 @@ def get_or_compute(
         found = cache.get_many([*generation_keys, entry_key])
     except _FAILURES as error:
         _failed("get", error)
+        LOOKUPS.labels(result="skipped").inc()
         return compute()
     generations = tuple(found.get(generation_key, 0) for generation_key in generation_keys)
     entry = found.get(entry_key)
     if entry is not None and entry[0] == generations:
+        LOOKUPS.labels(result="hit").inc()
         return entry[1]
+    LOOKUPS.labels(result="miss").inc()
     value = compute()
     if cacheable(value):
         try:

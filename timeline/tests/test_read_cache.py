@@ -203,6 +203,19 @@ def _closed_port() -> int:
         return probe.getsockname()[1]
 
 
+def _lookups(result: str) -> float:
+    return read_cache.LOOKUPS.labels(result=result)._value.get()
+
+
+def test_hits_and_misses_are_counted_for_prometheus(client):
+    before = {result: _lookups(result) for result in ("hit", "miss")}
+    client.get("/public")
+    client.get("/public")
+    client.get("/public")
+    assert _lookups("miss") - before["miss"] == 1
+    assert _lookups("hit") - before["hit"] == 2
+
+
 def test_a_cache_server_that_is_down_changes_nothing_a_user_sees(client, settings, monkeypatch):
     settings.CACHES = {
         **settings.CACHES,
@@ -218,6 +231,7 @@ def test_a_cache_server_that_is_down_changes_nothing_a_user_sees(client, setting
     api_post(client, "/msgs/alice", {"content": "second"})
     assert "second" in client.get("/public").text
     assert [m["content"] for m in api_get(client, "/msgs")] == ["second", "first"]
+    assert _lookups("skipped") > 0
 
 
 @pytest.fixture
