@@ -29,7 +29,7 @@ def per_worker(metrics_dir: Path) -> dict[int, float]:
     A worker's file holds the histogram's buckets one by one (not cumulated), so their sum
     is its request count.
     """
-    served = {}
+    served: dict[int, float] = {}
     for path in metrics_dir.glob("histogram_*.db"):
         pid = int(path.stem.split("_")[1])
         for metric in MultiProcessCollector.merge([str(path)], accumulate=False):

@@ -31,7 +31,7 @@ def texts(page: selectors.MessagePage) -> list[str]:
 def posts(author: User, count: int, *, start: dt.datetime = T) -> list[Message]:
     """COUNT messages by AUTHOR a second apart from START, texts "0", "1", ... (oldest first)."""
     return [
-        MessageFactory(author=author, text=str(n), pub_date=start + dt.timedelta(seconds=n))
+        MessageFactory.create(author=author, text=str(n), pub_date=start + dt.timedelta(seconds=n))
         for n in range(count)
     ]
 
