@@ -13,6 +13,7 @@ import logging
 import sqlite3
 import sys
 from http import HTTPStatus
+from typing import TypeGuard
 
 import psycopg
 from django.db import InterfaceError, OperationalError
@@ -39,7 +40,7 @@ _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/
 SIMULATOR_ENDPOINTS = frozenset({"latest", "register", "msgs", "msgs_user", "fllws"})
 
 
-def database_unavailable(exc: BaseException | None) -> bool:
+def database_unavailable(exc: BaseException | None) -> TypeGuard[BaseException]:
     """True when `exc` (Django's wrapped error or the driver's own) means the database
     cannot serve right now: refused, down, hung past its timeout, out of connections,
     statement or lock timeout, shut down by an operator. False for anything else,
@@ -85,6 +86,7 @@ def database_unavailable_response(request: HttpRequest, exc: BaseException) -> H
         extra={"path": request.path, "cause": type(exc.__cause__ or exc).__name__},
     )
     status = HTTPStatus.SERVICE_UNAVAILABLE
+    response: HttpResponse
     if is_simulator_request(request):
         response = error_response(status, "The database is unavailable; retry shortly.")
     else:
@@ -95,7 +97,8 @@ def database_unavailable_response(request: HttpRequest, exc: BaseException) -> H
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     # Logged above at WARNING: keeps Django from logging it once more as an ERROR with a
     # traceback (django.request), which would count it as a bug.
-    response._has_been_logged = True
+    # The flag is Django's own (django.utils.log.log_response reads it); the stubs omit it.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response
 
 

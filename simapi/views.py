@@ -8,6 +8,7 @@ in docs/api.md.
 
 from functools import cache, wraps
 from http import HTTPStatus
+from typing import cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -280,7 +281,8 @@ class FollowsView(SimulatorAPIView):
     )
     def post(self, request, username: str):
         data = _valid(FollowInputSerializer, request.data)
-        target = data.get("follow", data.get("unfollow"))
+        # FollowInputSerializer.validate admits exactly one of the two, so one is there.
+        target = cast(str, data.get("follow", data.get("unfollow")))
         # Both users in one query: follows and unfollows are over half of the simulator's
         # requests.
         user_id, other_id = _user_ids_or_404(username, target)

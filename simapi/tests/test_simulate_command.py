@@ -6,15 +6,12 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from simapi import simulator
 from timeline.models import Follow, Message, SimulatorState, User
 
-from .test_simulate_scenario import SCENARIO
-
-SHARED_SCENARIO = Path(settings.BASE_DIR).parent / "shared" / "minitwit_scenario.csv"
+from .conftest import SCENARIO, SHARED_SCENARIO
 
 
 @pytest.fixture
