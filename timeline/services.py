@@ -279,6 +279,10 @@ def user_authenticate(*, request: HttpRequest, username: str, password: str) -> 
     """
     username = username or ""
     password = password or ""
+    if not selectors.could_be_username(username):
+        # No user can have this name, and text such as a NUL would make the lookups below
+        # (django-axes' first of all) fail on PostgreSQL: refuse it without asking.
+        raise ServiceError("Invalid username")
     user = authenticate(request, username=username, password=password)
     if user is not None:
         return user
