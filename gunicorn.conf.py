@@ -28,15 +28,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 _PRODUCTION = os.environ.get("MINITWIT_ENV") == "production"
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20 if _PRODUCTION else 3))
 keepalive = 5
-# Recycle workers now and then so a slow leak cannot grow without bound.
-# Measured 2026-12-07 (benchmarks/worker_memory.py, docs/performance.md, "Worker memory"):
-# with recycling off, 5 workers, the whole course scenario replayed 5 times (129,610
-# requests, ~26,000 a worker), each worker's VmRSS went 77 MiB at start-up -> 99.8 MiB
-# after the first replay -> 100.6 MiB after the fifth: +0.9 % at most, flat by issue 14's
-# 10 % rule. So recycling is not needed for memory; it stays until removing it together
-# with the metric-file archiver (metrics_files.py, the child_exit hook) is done on its own.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
-max_requests_jitter = max_requests // 10
+# Workers are never recycled (gunicorn's max_requests stays 0). Measured 2026-12-07
+# (benchmarks/worker_memory.py, docs/performance.md, "Worker memory"): 5 workers, the whole
+# course scenario replayed 5 times (129,610 requests, ~26,000 a worker), each worker's VmRSS
+# went 77 MiB at start-up -> 99.8 MiB after the first replay -> 100.6 MiB after the fifth,
+# +0.9 % at most. No leak to bound, so no recycling, and no pile of dead workers' metric
+# files to fold away.
 # Our own middleware writes one JSON line per request; gunicorn's access log would double it.
 accesslog = None
 errorlog = "-"
@@ -104,14 +101,15 @@ def _require_writable(server, directories: dict[str, str]) -> None:
 
 
 def child_exit(server, worker):
-    """A worker died or was recycled: its counts stay counted, folded into the archive
-    files so the directory does not grow with every recycled worker."""
+    """A worker died (crash, timeout, a signal): drop its live gauges from /metrics.
+
+    Its counter and histogram files stay, so what it counted stays counted; workers are
+    not recycled, so such files are few. This is prometheus_client's documented gunicorn
+    hook for multiprocess mode.
+    """
     from prometheus_client import multiprocess
 
-    from minitwit_project.metrics_files import archive_dead_worker
-
     multiprocess.mark_process_dead(worker.pid)
-    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def worker_exit(server, worker):
@@ -120,7 +118,7 @@ def worker_exit(server, worker):
     A plain exit then tears the interpreter down, freeing every module of Django one by one:
     on a busy machine that took seconds, so Ctrl-C outlasted the graceful timeout and ended
     in SIGKILL. Nothing in that teardown matters: the database connections are closed here,
-    log lines are flushed, and the master collects the metrics (child_exit).
+    log lines are flushed, and the metric files are already written (mmap).
     """
     import logging
 

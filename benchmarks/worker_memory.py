@@ -4,8 +4,8 @@ one gunicorn that never recycles its workers, and prints each worker's resident 
 Usage: .venv/bin/python benchmarks/worker_memory.py [--replays 5] [--limit N]
 
 The server is this checkout's gunicorn.conf.py on a scratch PostgreSQL database (a copy
-of a freshly migrated one, dropped at the end), with GUNICORN_MAX_REQUESTS=0 (gunicorn's
-"never recycle") unless the caller set it, and the default worker count unless
+of a freshly migrated one, dropped at the end), whose workers are never recycled (this
+measurement is why gunicorn.conf.py no longer recycles them), and the default worker count unless
 WEB_CONCURRENCY is set. The same server runs every replay; if a worker is replaced
 (crash, timeout) the table says so, since its memory then starts over.
 
@@ -84,7 +84,6 @@ def main() -> int:
         print(f"worker memory: skipped, {args.scenario} is absent")
         return 0
     actions = simulator.read_scenario(args.scenario, limit=args.limit)
-    os.environ.setdefault("GUNICORN_MAX_REQUESTS", "0")
 
     databases = servers.Databases(args.pg, CHECKOUT)
     databases.prefix = f"worker_memory_{databases.prefix}"
@@ -102,8 +101,7 @@ def main() -> int:
             os.environ.get("SIMULATOR_PASSWORD", "super_safe!"),
         )
         print(
-            f"{len(workers)} workers, GUNICORN_MAX_REQUESTS="
-            f"{os.environ['GUNICORN_MAX_REQUESTS']}, {len(actions):,} actions a replay, "
+            f"{len(workers)} workers, {len(actions):,} actions a replay, "
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )

@@ -4,10 +4,10 @@ traffic, and business gauges read from the database at scrape time.
 Under gunicorn every worker is its own process with its own counters. prometheus_client's
 multiprocess mode (PROMETHEUS_MULTIPROC_DIR, prepared by gunicorn.conf.py) has each worker
 write its values to files there, and a scrape, whichever worker serves it, adds up the
-files of all workers, the dead ones included (folded into archive files, see
-metrics_files.py), so counters never go backwards when a worker is recycled. The business
-gauges are not per-worker state at all: the scraping worker reads them from the database,
-so every replica reports the same numbers.
+files of all workers, the dead ones included, so counters never go backwards when a worker
+is replaced (gunicorn.conf.py's child_exit drops only a dead worker's live gauges). The
+business gauges are not per-worker state at all: the scraping worker reads them from the
+database, so every replica reports the same numbers.
 """
 
 import base64
@@ -26,7 +26,6 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 
 from timeline import selectors
 
-from . import metrics_files
 from .client_ip import client_ip, from_trusted_proxy, ip_allowed
 
 logger = logging.getLogger("minitwit.metrics")
@@ -118,13 +117,10 @@ def render_metrics() -> bytes:
     workers = CollectorRegistry()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
-        multiprocess.MultiProcessCollector(workers)
-        # gunicorn's master may be folding a dead worker's files into the archive.
-        with metrics_files.locked(directory, exclusive=False):
-            text = prometheus_client.generate_latest(workers)
+        multiprocess.MultiProcessCollector(workers, path=directory)
     else:
         workers.register(_ThisProcessCollector())
-        text = prometheus_client.generate_latest(workers)
+    text = prometheus_client.generate_latest(workers)
     site = CollectorRegistry()
     site.register(SiteCollector())
     return text + prometheus_client.generate_latest(site)
