@@ -46,7 +46,7 @@ control_socket_disable = True
 # Observability ---------------------------------------------------------------------------
 # Metrics: prometheus_client's multiprocess mode. Every worker writes its counters and
 # histograms to files in PROMETHEUS_MULTIPROC_DIR and /metrics sums them (see
-# minitwit_project/metrics.py). The variable must be set before a worker imports
+# sitewide/metrics.py). The variable must be set before a worker imports
 # prometheus_client, hence here, in the master, before any worker is forked.
 _METRICS_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
 _metrics_dir_is_ours = False
@@ -149,7 +149,7 @@ def on_exit(server):
 # gunicorn's own messages (boot, worker timeouts, crashes) as JSON lines on stdout, like
 # the application's, so one log pipeline and one query language cover both.
 logconfig_dict = {
-    "formatters": {"json": {"()": "minitwit_project.jsonlog.JsonFormatter"}},
+    "formatters": {"json": {"()": "sitewide.jsonlog.JsonFormatter"}},
     "handlers": {
         "stdout": {
             "class": "logging.StreamHandler",

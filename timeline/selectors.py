@@ -10,7 +10,7 @@ from django.db import connection
 from django.db.models import BooleanField, CharField, Max, Q, Subquery
 from django.db.models.expressions import RawSQL
 
-from .models import Follow, Message, SimulatorState, User
+from .models import Follow, Message, User
 from .usernames import USERNAME_MAX_LENGTH
 
 
@@ -265,12 +265,6 @@ def followed_usernames(*, user_id: int, limit: int) -> list[str]:
         .order_by("id")
         .values_list("followed__username", flat=True)[:limit]
     )
-
-
-def latest_value() -> int:
-    """The last `latest` the simulator sent, or -1 before any."""
-    value = SimulatorState.objects.filter(pk=1).values_list("latest", flat=True).first()
-    return -1 if value is None else value
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.templatetags.static import static
 from django.utils.encoding import escape_uri_path
 
-from minitwit_project.request_policy import may_act_on_get
+from sitewide.request_policy import may_act_on_get
 
 from . import avatars, errors, selectors, services
 from .forms import MessageForm, SignInForm, SignUpForm

@@ -6,10 +6,9 @@ import logging
 
 import pytest
 
-from minitwit_project import probes
-
 # The apps' users and simulator client, for the tests of site-wide behaviour.
 from simapi.tests.conftest import sim  # noqa: F401
+from sitewide import probes
 from timeline.tests.conftest import alice, bob  # noqa: F401
 
 

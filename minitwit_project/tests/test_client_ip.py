@@ -1,7 +1,7 @@
 import pytest
 from django.test import RequestFactory
 
-from minitwit_project.client_ip import client_ip, ip_allowed
+from sitewide.client_ip import client_ip, ip_allowed
 
 
 @pytest.fixture

@@ -15,7 +15,8 @@ Where a variable counts as read:
   Alloy's `env("NAME")`. CI workflow files and .ci/ only set variables, so they are left out.
 
 The other direction covers what the site itself reads: settings.py, gunicorn.conf.py,
-manage.py and the app packages (minitwit_project, timeline, simapi), tests excluded.
+manage.py and the app packages (minitwit_project, sitewide, timeline, simapi), tests
+excluded.
 The *secret* mark (may be given as NAME_FILE) must sit on exactly what settings.envstr reads.
 """
 
@@ -137,7 +138,7 @@ def code_reads() -> dict[str, set[str]]:
 def site_reads() -> set[str]:
     """Variables the running site reads: settings, gunicorn, manage.py and the apps."""
     files = [ROOT / "gunicorn.conf.py", ROOT / "manage.py"]
-    for package in ("minitwit_project", "timeline", "simapi"):
+    for package in ("minitwit_project", "sitewide", "timeline", "simapi"):
         files += [p for p in (ROOT / package).rglob("*.py") if "tests" not in p.parts]
     return set().union(*(python_reads(path) for path in files))
 

@@ -9,7 +9,7 @@ from django.db import OperationalError, connection
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
 
-from minitwit_project import metrics
+from timeline import metrics as timeline_metrics
 from timeline.models import SimulatorState
 from timeline.tests.factories import FollowFactory, MessageFactory, UserFactory
 
@@ -299,7 +299,7 @@ def test_a_database_outage_shows_as_database_down_not_as_a_broken_scrape(monkeyp
     def unreachable():
         raise OperationalError("no database")
 
-    monkeypatch.setattr(metrics.selectors, "site_totals", unreachable)
+    monkeypatch.setattr(timeline_metrics.selectors, "site_totals", unreachable)
 
     after = scrape()
 
