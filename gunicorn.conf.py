@@ -11,6 +11,7 @@ import sys
 import tempfile
 
 from minitwit_project import runtime_dirs
+from sitewide import jsonlog
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Plain sync workers, one request at a time each, concurrency from the process count.
@@ -148,21 +149,12 @@ def on_exit(server):
 
 # gunicorn's own messages (boot, worker timeouts, crashes) as JSON lines on stdout, like
 # the application's, so one log pipeline and one query language cover both.
-logconfig_dict = {
-    "formatters": {"json": {"()": "sitewide.jsonlog.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-        },
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"level": "WARNING", "handlers": ["stdout"]},
-    "loggers": {
+logconfig_dict = jsonlog.json_logging(
+    level="WARNING",
+    loggers={
         "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
         # A logging config switches gunicorn's access log back on; the request line of
         # RequestLogMiddleware already covers every request (see accesslog above).
         "gunicorn.access": {"level": "WARNING", "handlers": ["null"], "propagate": False},
     },
-}
+)

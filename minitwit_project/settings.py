@@ -17,6 +17,7 @@ from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from sitewide.jsonlog import json_logging
 from timeline.parsing import parse_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +60,21 @@ def envint(name: str, default: int) -> int:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envallowlist(name: str, default: str) -> list[str]:
+    """An address allowlist: comma-separated addresses or CIDR networks, or "*" for any,
+    as sitewide.client_ip.ip_allowed reads it. Checked here, so a typo stops the start-up
+    instead of silently locking clients out (or in)."""
+    entries = envlist(name, default)
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {entry!r} is not an address ({exc})") from exc
+    return entries
 
 
 MINITWIT_ENV = os.environ.get("MINITWIT_ENV", "development")
@@ -320,17 +336,8 @@ ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
 SIMULATOR_USERNAME = envstr("SIMULATOR_USERNAME", "simulator")
 SIMULATOR_PASSWORD = envstr("SIMULATOR_PASSWORD", "super_safe!")
 # Client addresses (or CIDR networks) allowed to use the simulator API, as seen through
-# TRUSTED_PROXIES; "*" (also what an empty value means) allows any. Checked here, so a typo
-# stops the start-up instead of silently locking the simulator out.
-SIMULATOR_ALLOWED_IPS = envlist("SIMULATOR_ALLOWED_IPS", "*") or ["*"]
-for _entry in SIMULATOR_ALLOWED_IPS:
-    if _entry != "*":
-        try:
-            ipaddress.ip_network(_entry, strict=False)
-        except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"SIMULATOR_ALLOWED_IPS: {_entry!r} is not an address"
-            ) from exc
+# TRUSTED_PROXIES; "*" (also what an empty value means) allows any.
+SIMULATOR_ALLOWED_IPS = envallowlist("SIMULATOR_ALLOWED_IPS", "*") or ["*"]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -376,26 +383,15 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: use DEBUG, INFO, WARNING or ERROR.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
+LOGGING = json_logging(
+    level=LOG_LEVEL,
+    filters={
         "request_id": {"()": "sitewide.jsonlog.RequestIdFilter"},
         "capture_request_errors": {"()": "sitewide.jsonlog.CaptureRequestErrors"},
         "security_without_traceback": {"()": "sitewide.jsonlog.SecurityWithoutTraceback"},
     },
-    "formatters": {"json": {"()": "sitewide.jsonlog.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["request_id", "security_without_traceback"],
-        },
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
+    stdout_filters=("request_id", "security_without_traceback"),
+    loggers={
         # Replaces Django's default console and mail handlers; records go to the root.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # Per-request lines are ours (RequestLogMiddleware); a 5xx traceback from here
@@ -410,19 +406,13 @@ LOGGING = {
         # a clean-up note per failure) would fill the log and every command's output.
         "axes": {"level": "WARNING"},
     },
-}
+)
 
 # /metrics is served to addresses in METRICS_ALLOWED_IPS or to anyone with the
 # METRICS_USERNAME/METRICS_PASSWORD Basic credentials, when those are set. Loopback only by
 # default, not "the private networks": Swarm's ingress routing mesh hands every public
 # client to us from a private 10.0.0.x address. The stack allows its monitoring network.
-METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
-for _entry in METRICS_ALLOWED_IPS:
-    try:
-        if _entry != "*":
-            ipaddress.ip_network(_entry, strict=False)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_ALLOWED_IPS = envallowlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
 # The apps' gauges that /metrics computes at scrape time from the database (the apps
 # provide them; sitewide/metrics.py, which serves /metrics, imports no app).
 METRICS_COLLECTORS = [

@@ -7,8 +7,9 @@ reads is a knob that silently does nothing.
 Where a variable counts as read:
 - Python: every tracked .py file (app code, settings, gunicorn.conf.py, manage.py, deploy
   and test helpers), parsed with `ast`: a call of the settings helpers `envstr`, `envint`,
-  `envbool`, `envlist`, `os.environ.get`, `os.getenv`, or a load of `os.environ[...]`.
-  Setting a variable (`setdefault`, `monkeypatch.setenv`, assignments) is not a read.
+  `envbool`, `envlist`, `envallowlist`, `os.environ.get`, `os.getenv`, or a load of
+  `os.environ[...]`. Setting a variable (`setdefault`, `monkeypatch.setenv`, assignments)
+  is not a read.
 - Everything else that runs: shell scripts (`*.sh`), the Dockerfiles, `stack.yml` and the
   other compose/YAML files under deploy/, nginx templates, the Alloy config and the
   Makefile, where a read is a shell-style expansion (`$NAME`, `${NAME...}`, `$(NAME)`) or
@@ -28,7 +29,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_HELPERS = {"envstr", "envint", "envbool", "envlist"}
+ENV_HELPERS = {"envstr", "envint", "envbool", "envlist", "envallowlist"}
 # Read by gunicorn.conf.py but owned by the operating system, not by this project: it is
 # where every program puts temporary files, and the PROMETHEUS_MULTIPROC_DIR row says so.
 NOT_OURS = {"TMPDIR"}
