@@ -33,7 +33,8 @@ sys.path.insert(0, str(CHECKOUT))
 
 import servers  # noqa: E402
 
-from simapi import simulator  # noqa: E402
+from simapi.simulator.client import Connection, basic_authorization, replay  # noqa: E402
+from simapi.simulator.scenario import namespaced, read_scenario  # noqa: E402
 
 FLAT = 0.10  # the threshold: under 10 % growth after the first replay is "flat"
 
@@ -83,7 +84,7 @@ def main() -> int:
     if not args.scenario.is_file():
         print(f"worker memory: skipped, {args.scenario} is absent")
         return 0
-    actions = simulator.read_scenario(args.scenario, limit=args.limit)
+    actions = read_scenario(args.scenario, limit=args.limit)
 
     databases = servers.Databases(args.pg, CHECKOUT)
     databases.prefix = f"worker_memory_{databases.prefix}"
@@ -96,7 +97,7 @@ def main() -> int:
         columns = ["after start-up"]
         rss = {pid: [vm_rss_kib(pid)] for pid in workers}
         # The server's own defaults (settings.py) unless the caller set them for both.
-        authorization = simulator.basic_authorization(
+        authorization = basic_authorization(
             os.environ.get("SIMULATOR_USERNAME", "simulator"),
             os.environ.get("SIMULATOR_PASSWORD", "super_safe!"),
         )
@@ -106,9 +107,9 @@ def main() -> int:
             flush=True,
         )
         for n in range(1, args.replays + 1):
-            results, seconds = simulator.replay(
-                [simulator.namespaced(actions, n)],
-                lambda: simulator.Connection(
+            results, seconds = replay(
+                [namespaced(actions, n)],
+                lambda: Connection(
                     f"http://{server.host}",
                     timeout=args.timeout,
                     keepalive=False,

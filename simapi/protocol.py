@@ -36,7 +36,7 @@ class SimulatorAPIView(APIView):
 
     # Whether this endpoint's operations record `latest`; GET /latest's does not, as in the
     # course's reference.
-    records_latest = True
+    records_latest_counter = True
 
     def reaches_operation(self, request) -> bool:
         """Whether the request goes on to one of this endpoint's operations (HEAD runs GET's)
@@ -44,7 +44,7 @@ class SimulatorAPIView(APIView):
         method = request.method.lower()
         return method != "options" and method in self.http_method_names and hasattr(self, method)
 
-    _latest: PendingLatest | None = None
+    _pending_latest: PendingLatest | None = None
 
     def dispatch(self, request, *args, **kwargs):
         """Run the operation and record its `latest` with its write.
@@ -54,9 +54,9 @@ class SimulatorAPIView(APIView):
         (latest_counter.latest_counter_recorded_with_write).
         """
         if request.method in ("GET", "HEAD", "OPTIONS") and "latest" not in request.GET:
-            self._latest = None
+            self._pending_latest = None
             return super().dispatch(request, *args, **kwargs)
-        with latest_counter_recorded_with_write() as self._latest:
+        with latest_counter_recorded_with_write() as self._pending_latest:
             return super().dispatch(request, *args, **kwargs)
 
     def initial(self, request, *args, **kwargs):
@@ -66,9 +66,9 @@ class SimulatorAPIView(APIView):
         # check that the method has one. A request that then fails (400, 404) still counts,
         # as in the reference; dispatch() writes the value, with the operation's write.
         # Of a repeated `latest`, the first counts, as with the reference's Flask.
-        if not (self.records_latest and self.reaches_operation(request)):
+        if not (self.records_latest_counter and self.reaches_operation(request)):
             return
         sent = request.query_params.getlist("latest")
-        latest = parse_latest(sent[0]) if sent else None
-        if latest is not None and is_simulator(request) and self._latest is not None:
-            self._latest.value = latest
+        sent_latest = parse_latest(sent[0]) if sent else None
+        if sent_latest is not None and is_simulator(request) and self._pending_latest is not None:
+            self._pending_latest.value = sent_latest

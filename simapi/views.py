@@ -113,7 +113,7 @@ class LatestView(SimulatorAPIView):
     # Open like the course's reference: the value is only a request counter, and monitoring
     # can read it without the simulator's password. Recording a `latest` still needs it.
     permission_classes = [AllowAny]
-    records_latest = False
+    records_latest_counter = False
 
     @extend_schema(
         operation_id="latest_get",
