@@ -57,3 +57,23 @@ def database_outage(db):
 
     with connection.execute_wrapper(fail):
         yield switch
+
+
+@pytest.fixture(autouse=True)
+def read_cache(settings):
+    """Every test runs with the read cache on (timeline/read_cache.py), in this process's
+    memory and empty at the start: a write path that forgets to retire it shows up as a
+    stale page or list in whichever test reads after writing. Yields the cache."""
+    from django.core.cache import caches
+
+    settings.CACHES = {
+        **settings.CACHES,
+        "reads": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": "minitwit-tests-reads",
+        },
+    }
+    cache = caches["reads"]
+    cache.clear()
+    yield cache
+    cache.clear()

@@ -150,6 +150,12 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         help="PostgreSQL server for the scratch databases, created and dropped (default "
         "%(default)s)",
     )
+    add(
+        "--cache",
+        default=os.environ.get("CACHE_URL", "redis://127.0.0.1:6379/14"),
+        help="Redis for this project's read cache, as production runs it (CACHE_URL; emptied "
+        "before each server starts; default %(default)s); 'none' measures without it",
+    )
     add("--only", choices=("simulator", "scale"), help="run one part only")
     add(
         "--clients",
@@ -816,6 +822,13 @@ def endpoints(host: str, who: dict, tag: str, clients: int) -> list[dict]:
     return [
         {"name": "/health", "group": "floor", "next": get("/health")},
         {"name": "/public", "group": "hot read", "next": get("/public")},
+        # The same page rendered on every request: a session cookie keeps a visitor out of
+        # the read cache (timeline/views.py). Shown, not judged.
+        {
+            "name": "/public, rendered (visitor with a session cookie)",
+            "group": "uncached",
+            "next": get("/public", [("Cookie", "sessionid=bench-no-such-session")]),
+        },
         {"name": "/public, deep page", "group": "read", "next": get(who["deep_url"])},
         {"name": "profile of the heaviest poster", "group": "read", "next": get(f"/{heaviest}")},
         {"name": "/ signed in, following many", "group": "read", "next": get("/", cookie)},
@@ -996,6 +1009,13 @@ def main(argv: list[str]) -> int:
             raise SystemExit(
                 f"bench: {checkout / needed} is missing; run `make install` in {checkout}"
             )
+    if args.cache == "none":
+        os.environ.pop("CACHE_URL", None)
+    elif servers.redis_reachable(args.cache):
+        os.environ["CACHE_URL"] = args.cache
+    else:
+        log(f"no Redis at {args.cache}: this project runs without its read cache")
+        os.environ.pop("CACHE_URL", None)
     run = Run(args)
     started = dt.datetime.now(dt.UTC)
     meta = {

@@ -339,6 +339,14 @@ def _scale_tables(results: dict) -> list[str]:
             f"The profile is that of the user with the most messages "
             f"({large['heaviest_messages']:,}); GET /msgs/<user> asks for the same user's."
         )
+    if meta_cache := results.get("meta", {}).get("environment", {}).get("CACHE_URL"):
+        notes.append(
+            f"This project runs with its read cache (Redis, `{meta_cache}`, emptied when the "
+            "server starts). Nothing writes while a read is measured, so after its first "
+            "request every visitor page and API list comes from the cache: that flatters "
+            "them. `/public, rendered` is the same page computed on every request (a "
+            "session cookie keeps it out of the cache); `/` signed in is never cached."
+        )
     notes += [
         f"`/` is signed in (through the sign-in form) as a user who follows "
         f"{options['follows']:,} others; GET /fllws/<user> lists that user's first 100.",

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpload
+import redis
 
 READY_TIMEOUT = 90.0
 LOG_TAIL_LINES = 30
@@ -302,8 +303,22 @@ def start_empty(gunicorn: Path, *, workers: int) -> Server:
 # The settings that shape how our server runs; the report names any the caller set.
 OUR_KNOBS = (
     "MINITWIT_ENV", "DEBUG", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT",
-    "DB_CONN_MAX_AGE", "LOG_LEVEL",
+    "DB_CONN_MAX_AGE", "LOG_LEVEL", "CACHE_URL",
 )  # fmt: skip
+
+
+def redis_reachable(url: str) -> bool:
+    """Whether a Redis server answers PING at `url` (redis://host:port/db)."""
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except (redis.RedisError, OSError):
+        return False
+
+
+def empty_cache(url: str | None) -> None:
+    """Empty the read cache's Redis database, so that every server starts cold."""
+    if url:
+        redis.Redis.from_url(url, socket_connect_timeout=0.5).flushdb()
 
 
 def our_env(database_url: str, *, port: int, data_dir: Path) -> dict[str, str]:
@@ -344,6 +359,7 @@ def start_ours(checkout: Path, database_url: str) -> Server:
     workdir = Path(tempfile.mkdtemp(prefix="minitwit-bench-ours-"))
     port = free_port()
     env = our_env(database_url, port=port, data_dir=workdir)
+    empty_cache(env.get("CACHE_URL"))
     return start_gunicorn(
         "this project",
         [str(checkout / ".venv/bin/gunicorn"), "--config", "gunicorn.conf.py",

@@ -226,6 +226,26 @@ DATABASES["default"]["ENGINE"] = _PROMETHEUS_DB_ENGINES.get(
 )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The read cache (timeline/read_cache.py): anonymous timeline pages and the simulator API's
+# lists, shared by every worker and replica through Redis, retired on every write. Without
+# CACHE_URL (a redis:// URL) nothing is cached. The short socket timeouts keep a failing
+# cache server from costing a request more than a few milliseconds (it is then skipped).
+CACHE_URL = envstr("CACHE_URL")
+READ_CACHE_SECONDS = envint("READ_CACHE_SECONDS", 10)
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    "reads": (
+        {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": CACHE_URL,
+            "KEY_PREFIX": "minitwit:reads",
+            "OPTIONS": {"socket_connect_timeout": 0.05, "socket_timeout": 0.05},
+        }
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}
+    ),
+}
+
 AUTH_USER_MODEL = "timeline.User"
 # axes first: it refuses a locked-out sign-in before any password is hashed.
 AUTHENTICATION_BACKENDS = [

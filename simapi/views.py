@@ -15,7 +15,7 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from timeline import selectors, services
+from timeline import read_cache, selectors, services
 
 from . import latest_counter
 from .errors import ErrorSerializer
@@ -164,7 +164,11 @@ class MessagesView(SimulatorAPIView):
         responses=_responses(_MESSAGES, HTTPStatus.BAD_REQUEST),
     )
     def get(self, request):
-        return Response(_messages_body(selectors.newest_messages(limit=_no(request))))
+        limit = _no(request)
+        body = read_cache.get_or_compute(
+            f"msgs:{limit}", lambda: _messages_body(selectors.newest_messages(limit=limit))
+        )
+        return Response(body)
 
 
 class UserMessagesView(SimulatorAPIView):
@@ -175,9 +179,13 @@ class UserMessagesView(SimulatorAPIView):
         responses=_responses(_MESSAGES, HTTPStatus.BAD_REQUEST, HTTPStatus.NOT_FOUND),
     )
     def get(self, request, username: str):
-        [author_id] = _user_ids_or_404(username)
-        rows = selectors.newest_messages(limit=_no(request), author_id=author_id)
-        return Response(_messages_body(rows))
+        limit = _no(request)
+
+        def messages() -> list[dict]:
+            [author_id] = _user_ids_or_404(username)
+            return _messages_body(selectors.newest_messages(limit=limit, author_id=author_id))
+
+        return Response(read_cache.get_or_compute(f"msgs/{username}:{limit}", messages))
 
     @extend_schema(
         operation_id="msgs_user_post",
@@ -215,8 +223,13 @@ class FollowsView(SimulatorAPIView):
         ),
     )
     def get(self, request, username: str):
-        [user_id] = _user_ids_or_404(username)
-        names = selectors.followed_usernames(user_id=user_id, limit=_no(request))
+        limit = _no(request)
+
+        def follows() -> list[str]:
+            [user_id] = _user_ids_or_404(username)
+            return selectors.followed_usernames(user_id=user_id, limit=limit)
+
+        names = read_cache.get_or_compute(f"fllws/{username}:{limit}", follows)
         return Response({"follows": names})
 
     @extend_schema(

@@ -9,6 +9,8 @@ from collections.abc import Callable, Iterable
 from django.core.management.color import no_style
 from django.db import connection
 
+from . import read_cache
+
 
 def is_postgresql() -> bool:
     return connection.vendor == "postgresql"
@@ -47,8 +49,10 @@ def insert_rows(
     """Insert tuples of `fields` values into `model`'s table; returns the rows written.
 
     No model validation and no save() hooks: callers hand in clean data. `on_batch` is
-    told how many rows each batch wrote (for the progress bar).
+    told how many rows each batch wrote (for the progress bar). The read cache is retired
+    when the transaction commits, as no model signal says so here.
     """
+    read_cache.invalidate()
     if is_postgresql():
         return _copy_rows(model, fields, rows, batch_size=batch_size, on_batch=on_batch)
     written = 0

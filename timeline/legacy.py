@@ -23,7 +23,7 @@ import psycopg
 from django.contrib.auth.hashers import make_password
 from django.core.exceptions import ValidationError
 
-from . import selectors
+from . import read_cache, selectors
 from .hashers import WerkzeugPBKDF2Hasher
 from .models import Follow, Message, User
 from .parsing import parse_int
@@ -369,6 +369,8 @@ class LegacyImporter:
     def _write(self, model, rows: list, report: PhaseReport) -> None:
         if rows and not self.dry_run:
             model.objects.bulk_create(rows)
+            # bulk_create sends no model signal (timeline/read_cache.py).
+            read_cache.invalidate()
         report.imported += len(rows)
 
 

@@ -10,6 +10,11 @@ Three writers go around them on purpose:
 - The Django admin's add and change forms save through the ORM; the user forms apply the
   sign-up's look-alike-name rule (admin.LookalikeNameMixin).
 
+Every write that can change what a reader sees retires the read cache
+(timeline/read_cache.py): the statements here call `read_cache.invalidate()`, and ORM saves
+and deletes of users, messages and follows (the admin's forms, sign-up) do it through the
+model signals that read_cache connects; timeline/bulk.py does it for the bulk loaders.
+
 The simulator's writes (a message, a follow, an unfollow and its `latest`, thousands an
 hour) are plain SQL statements rather than ORM calls: for a one-row statement Django's
 query compiler costs several times what the database does, and it was the largest share of
@@ -29,7 +34,7 @@ from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from . import selectors
+from . import read_cache, selectors
 from .models import MESSAGE_MAX_LENGTH, Follow, Message, User
 from .usernames import confusable_key, validate_username
 from .validators import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
@@ -110,11 +115,19 @@ def _has_control_characters(text: str, allowed: str = "") -> bool:
 
 
 def _execute(sql: str, params: Sequence) -> int:
-    """Run one write statement; return the number of rows it changed.
+    """Run one write statement; return the number of rows it changed. A statement that
+    changed rows retires the read cache.
 
     Inside `first_write_carries()`, the first such write also runs the statement given
     there, in the same transaction (see there).
     """
+    changed = _execute_statement(sql, params)
+    if changed:
+        read_cache.invalidate()
+    return changed
+
+
+def _execute_statement(sql: str, params: Sequence) -> int:
     rider = _rider.get()
     with connection.cursor() as cursor:
         if rider is None or rider.params is None or rider.done:
@@ -311,6 +324,8 @@ def _set_flag(model, field: str, *, ids: Iterable[int], value: bool) -> BulkChan
             rows = model.objects.filter(pk__in=wanted[start : start + _ID_CHUNK])
             existing.update(rows.values_list("pk", flat=True))
             changed += rows.exclude(**{field: value}).update(**{field: value})
+        if changed:
+            read_cache.invalidate()
     return BulkChange(
         changed=changed,
         unchanged=len(existing) - changed,

@@ -11,11 +11,12 @@ from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.templatetags.static import static
+from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
 
 from sitewide.request_policy import may_act_on_get
 
-from . import avatars, errors, selectors, services
+from . import avatars, errors, read_cache, selectors, services
 from .forms import MessageForm, SignInForm, SignUpForm
 from .models import MESSAGE_MAX_LENGTH, User
 from .parsing import parse_int
@@ -46,6 +47,37 @@ def allow_methods(*methods: str):
         return checked
 
     return decorator
+
+
+def _visitor_page_cached(view):
+    """Serve an anonymous visitor's page from the read cache (timeline/read_cache.py).
+
+    A request with neither a session cookie nor a flash-message cookie is a visitor the page
+    cannot tell from any other: the page depends only on its URL and the stored data, so
+    one rendering serves them all until the next write retires it. Anyone else (signed in,
+    or with a flash message waiting, both of which change the page) gets it rendered. Only
+    200 responses without cookies are kept; redirects and errors are rendered every time.
+    """
+
+    @wraps(view)
+    def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method not in ("GET", "HEAD") or any(
+            name in request.COOKIES for name in (settings.SESSION_COOKIE_NAME, "messages")
+        ):
+            return view(request, *args, **kwargs)
+        response = read_cache.get_or_compute(
+            f"page:{request.get_full_path()}",
+            lambda: view(request, *args, **kwargs),
+            cacheable=lambda response: (
+                response.status_code == HTTPStatus.OK and not response.cookies
+            ),
+        )
+        # A page served from the cache never touches the session, so the session middleware
+        # would not add this; any cache downstream must still tell visitors from users.
+        patch_vary_headers(response, ("Cookie",))
+        return response
+
+    return cached
 
 
 def _position(request: HttpRequest) -> selectors.PagePosition | HttpResponse:
@@ -95,6 +127,7 @@ def timeline(request: HttpRequest) -> HttpResponse:
 
 
 @allow_methods("GET")
+@_visitor_page_cached
 def public_timeline(request: HttpRequest) -> HttpResponse:
     at = _position(request)
     if isinstance(at, HttpResponse):
@@ -104,6 +137,7 @@ def public_timeline(request: HttpRequest) -> HttpResponse:
 
 
 @allow_methods("GET")
+@_visitor_page_cached
 def user_timeline(request: HttpRequest, username: str) -> HttpResponse:
     profile_user = _user_or_404(username)
     at = _position(request)

@@ -113,7 +113,8 @@ images_debian_base bookworm
 phase "Debian base image (debootstrap, or the cache)"
 if [[ " $steps " == *" swarm "* ]]; then
     # Needed only by the Swarm part: built meanwhile.
-    images_postgres bookworm "$SWARM_POSTGRES_IMAGE" >"$ENGINE_DIR/postgres.log" 2>&1 &
+    { images_postgres bookworm "$SWARM_POSTGRES_IMAGE" &&
+        images_redis bookworm "$SWARM_REDIS_IMAGE"; } >"$ENGINE_DIR/postgres.log" 2>&1 &
     postgres_build=$!
     background+=("$postgres_build")
 fi
@@ -157,11 +158,11 @@ if [[ " $steps " == *" swarm "* ]]; then
     }
     wait "$postgres_build" || {
         cat "$ENGINE_DIR/postgres.log" >&2
-        engine_log "the PostgreSQL stand-in does not build"
+        engine_log "the PostgreSQL or Redis stand-in does not build"
         exit 1
     }
     background=()
-    phase "releases A, B, C in the registry; PostgreSQL stand-in"
+    phase "releases A, B, C in the registry; PostgreSQL and Redis stand-ins"
     swarm_rehearsal
 fi
 

@@ -109,6 +109,12 @@ images_postgres() {
     images_build --build-arg "DEBIAN_IMAGE=local/debian:$suite" --tag "$tag" deploy/engine/postgres
 }
 
+images_redis() {
+    local suite="$1" tag="$2"
+    docker image inspect "local/debian:$suite" >/dev/null 2>&1 || images_debian_base "$suite"
+    images_build --build-arg "DEBIAN_IMAGE=local/debian:$suite" --tag "$tag" deploy/engine/redis
+}
+
 # docker build with its output kept for a failure: the legacy builder's deprecation notice
 # would otherwise fill the log of every successful run.
 images_build() {

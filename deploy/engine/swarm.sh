@@ -18,6 +18,7 @@ SWARM_REGISTRY_PID=""
 # Local only: deploy.sh checks the registry for the app's release, not for third-party images,
 # and a single node needs no pull.
 SWARM_POSTGRES_IMAGE=minitwit-engine/postgres:15
+SWARM_REDIS_IMAGE=minitwit-engine/redis:7
 
 swarm_stop_helpers() {
     if [[ -n "$SWARM_REGISTRY_PID" ]]; then
@@ -103,6 +104,7 @@ swarm_deploy_unfiltered() {
         MINITWIT_STATE_DIR="$ENGINE_DIR/state" \
         STACK_OVERRIDE=deploy/engine/stack.ci.yml \
         ENGINE_POSTGRES_IMAGE="$SWARM_POSTGRES_IMAGE" \
+        ENGINE_REDIS_IMAGE="$SWARM_REDIS_IMAGE" \
         MIGRATE_TIMEOUT=300 ROLLOUT_TIMEOUT=400 \
         "$@"
 }

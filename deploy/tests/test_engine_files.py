@@ -26,6 +26,7 @@ REQUIRED = {
     "MINITWIT_TAG": "v1",
     "MINITWIT_DOMAIN": "minitwit.example.org",
     "ENGINE_POSTGRES_IMAGE": "minitwit-engine/postgres:15",
+    "ENGINE_REDIS_IMAGE": "minitwit-engine/redis:7",
 }
 # Services the override leaves out, and why (each needs an image only Docker Hub has).
 LEFT_OUT = {"proxy", "grafana", "loki", "alloy", "prometheus", "node-exporter"}
@@ -76,6 +77,15 @@ def test_the_override_replaces_only_the_image_of_the_database_and_its_backups(st
         theirs = dict(stack["services"][name])
         theirs.pop("image")
         assert ours == theirs, name
+
+
+def test_the_override_replaces_only_the_image_of_the_cache(stacks):
+    stack, rehearsal = stacks
+    ours = dict(rehearsal["services"]["cache"])
+    assert ours.pop("image") == REQUIRED["ENGINE_REDIS_IMAGE"]
+    theirs = dict(stack["services"]["cache"])
+    theirs.pop("image")
+    assert ours == theirs
 
 
 def test_the_override_leaves_out_only_services_whose_images_cannot_be_made(stacks):

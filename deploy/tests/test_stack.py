@@ -29,6 +29,7 @@ LONG_RUNNING = {
     "proxy",
     "web",
     "db",
+    "cache",
     "backup",
     "housekeeping",
     "prometheus",
