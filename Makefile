@@ -50,8 +50,10 @@ format: install
 migrations-check: install
 	$(BIN)/python manage.py makemigrations --check --dry-run
 
+# Everything a commit must pass besides the tests; .pre-commit-config.yaml runs the same.
 check: lint migrations-check
 	$(BIN)/python manage.py check
+	$(BIN)/mypy
 
 ## Measure speed against the course reference and at a million messages (docs/performance.md):
 ## about 20 minutes; BENCH=quick for CI's 2-3 minute smoke version; more options in BENCH_ARGS

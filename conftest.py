@@ -1,4 +1,11 @@
-"""Project-wide pytest setup: where tests get their settings and shared fixtures."""
+"""Project-wide pytest setup: settings every test gets, and the fixtures several apps share.
+
+Helpers that only one app's tests use live in that app's `tests/conftest.py`; no test module
+imports another (minitwit_project/tests/test_test_modules.py checks it).
+"""
+
+import os
+import shutil
 
 import pytest
 
@@ -77,3 +84,74 @@ def read_cache(settings):
     cache.clear()
     yield cache
     cache.clear()
+
+
+@pytest.fixture
+def alice(db):
+    from timeline.tests.factories import UserFactory
+
+    return UserFactory(username="alice", email="alice@example.com")
+
+
+@pytest.fixture
+def bob(db):
+    from timeline.tests.factories import UserFactory
+
+    return UserFactory(username="bob", email="bob@example.com")
+
+
+@pytest.fixture
+def gone(db):
+    """A deactivated user (is_active=False) named "gone": the admin's way to ban someone."""
+    from timeline.tests.factories import UserFactory
+
+    return UserFactory(username="gone", email="gone@example.com", is_active=False)
+
+
+@pytest.fixture
+def sim():
+    """A client of the simulator API with the right credentials (simapi/tests/conftest.py)."""
+    from simapi.tests.conftest import SimulatorClient, basic_auth
+
+    return SimulatorClient(basic_auth())
+
+
+@pytest.fixture
+def anonymous():
+    """A client of the simulator API that sends no Authorization header."""
+    from simapi.tests.conftest import SimulatorClient
+
+    return SimulatorClient()
+
+
+@pytest.fixture
+def hashing(monkeypatch):
+    """Every password hash or check, counted: each goes through get_hasher or
+    identify_hasher in django.contrib.auth.hashers. Yields the list of their arguments."""
+    from django.contrib.auth import hashers
+
+    calls = []
+    for name in ("get_hasher", "identify_hasher"):
+        real = getattr(hashers, name)
+
+        def spy(*args, _real=real, **kwargs):
+            calls.append(args)
+            return _real(*args, **kwargs)
+
+        monkeypatch.setattr(hashers, name, spy)
+    return calls
+
+
+@pytest.fixture(scope="session")
+def chromium() -> str:
+    """Path of the Chromium the browser tests drive (CHROMIUM_PATH, else Debian's).
+
+    Skips the test when there is none, unless REQUIRE_BROWSER=1 (CI sets it), where a
+    missing browser fails instead of silently skipping.
+    """
+    path = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+    if not shutil.which(path):
+        if os.environ.get("REQUIRE_BROWSER") == "1":
+            pytest.fail(f"no Chromium at {path} and REQUIRE_BROWSER=1")
+        pytest.skip(f"no Chromium at {path}")
+    return path

@@ -23,6 +23,7 @@ def database_unavailable_response(request: HttpRequest, exc: BaseException) -> H
     """503 with Retry-After: the API's JSON error or the "we'll be right back" page."""
     outage.log_outage(request, exc)
     status = HTTPStatus.SERVICE_UNAVAILABLE
+    response: HttpResponse
     if is_simulator_request(request):
         response = error_response(status, "The database is unavailable; retry shortly.")
     else:

@@ -50,7 +50,7 @@ def latest_counter_record(*, value: int) -> None:
 
 class PendingLatest:
     """The `latest` a simulator request is to record; set `.value` once it is known
-    (None: nothing to record)."""
+    (None: nothing to record). `.recorded` once it is written."""
 
     def __init__(self, rider: services.Rider):
         self._rider = rider
@@ -62,6 +62,11 @@ class PendingLatest:
     @value.setter
     def value(self, value: int | None) -> None:
         self._rider.params = None if value is None else [value]
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the value has been written (with a write, or alone at the block's end)."""
+        return self._rider.done
 
 
 @contextmanager

@@ -19,8 +19,9 @@ class SimulatorTrafficMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
-        if is_simulator_request(request):
+        match = request.resolver_match
+        if match is not None and is_simulator_request(request):
             SIMULATOR_REQUESTS.labels(
-                request.resolver_match.url_name, method_label(request), str(response.status_code)
+                match.url_name, method_label(request), str(response.status_code)
             ).inc()
         return response

@@ -9,7 +9,7 @@ shape of the 500 and the outage 503 (Django's handler500, minitwit_project/error
 from collections.abc import Callable
 from functools import wraps
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponseBase
 
 from timeline.forms import FORM_CONTENT_TYPES
 
@@ -39,7 +39,7 @@ def is_simulator_request(request: HttpRequest) -> bool:
     )
 
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def register_route(*, api: View, page: View) -> View:
@@ -52,7 +52,7 @@ def register_route(*, api: View, page: View) -> View:
     """
 
     @wraps(api)
-    def register(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+    def register(request: HttpRequest, *args, **kwargs) -> HttpResponseBase:
         if is_signup_page_request(request):
             return page(request, *args, **kwargs)
         return api(request, *args, **kwargs)

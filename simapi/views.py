@@ -8,6 +8,7 @@ in docs/api.md.
 
 from functools import cache
 from http import HTTPStatus
+from typing import cast
 
 from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import serializers
@@ -166,7 +167,9 @@ class MessagesView(SimulatorAPIView):
     def get(self, request):
         limit = _no(request)
         body = read_cache.get_or_compute(
-            f"msgs:{limit}", lambda: _messages_body(selectors.newest_messages(limit=limit))
+            f"msgs:{limit}",
+            lambda: _messages_body(selectors.newest_messages(limit=limit)),
+            topics=(read_cache.MESSAGES,),
         )
         return Response(body)
 
@@ -185,7 +188,11 @@ class UserMessagesView(SimulatorAPIView):
             [author_id] = _user_ids_or_404(username)
             return _messages_body(selectors.newest_messages(limit=limit, author_id=author_id))
 
-        return Response(read_cache.get_or_compute(f"msgs/{username}:{limit}", messages))
+        return Response(
+            read_cache.get_or_compute(
+                f"msgs/{username}:{limit}", messages, topics=(read_cache.MESSAGES,)
+            )
+        )
 
     @extend_schema(
         operation_id="msgs_user_post",
@@ -229,7 +236,10 @@ class FollowsView(SimulatorAPIView):
             [user_id] = _user_ids_or_404(username)
             return selectors.followed_usernames(user_id=user_id, limit=limit)
 
-        names = read_cache.get_or_compute(f"fllws/{username}:{limit}", follows)
+        # Who exists and is active is a user's state, which every topic's writes retire.
+        names = read_cache.get_or_compute(
+            f"fllws/{username}:{limit}", follows, topics=(read_cache.FOLLOWS,)
+        )
         return Response({"follows": names})
 
     @extend_schema(
@@ -243,7 +253,8 @@ class FollowsView(SimulatorAPIView):
     )
     def post(self, request, username: str):
         data = _valid(FollowInputSerializer, request.data)
-        target = data.get("follow", data.get("unfollow"))
+        # FollowInputSerializer.validate admits exactly one of the two, so one is there.
+        target = cast(str, data.get("follow", data.get("unfollow")))
         # Both users in one query: follows and unfollows are over half of the simulator's
         # requests.
         user_id, other_id = _user_ids_or_404(username, target)

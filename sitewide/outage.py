@@ -9,6 +9,7 @@ page) is decided by Django's handler500, minitwit_project/errors.py.
 
 import logging
 import sqlite3
+from typing import TypeGuard
 
 import psycopg
 from django.db import InterfaceError, OperationalError
@@ -27,7 +28,7 @@ _UNAVAILABLE_SQLSTATE_PREFIXES = ("08", "53", "57", "55P03")
 _SQLITE_UNAVAILABLE = ("database is locked", "unable to open database", "disk i/o error")
 
 
-def database_unavailable(exc: BaseException | None) -> bool:
+def database_unavailable(exc: BaseException | None) -> TypeGuard[BaseException]:
     """True when `exc` (Django's wrapped error or the driver's own) means the database
     cannot serve right now: refused, down, hung past its timeout, out of connections,
     statement or lock timeout, shut down by an operator. False for anything else,
@@ -67,5 +68,6 @@ def as_outage_response(response: HttpResponse) -> HttpResponse:
     WARNING, and Django would otherwise log it once more as an ERROR with a traceback
     (django.request), which would count it as a bug."""
     response["Retry-After"] = str(RETRY_AFTER_SECONDS)
-    response._has_been_logged = True
+    # The flag is Django's own (django.utils.log.log_response reads it); the stubs omit it.
+    response._has_been_logged = True  # type: ignore[attr-defined]
     return response

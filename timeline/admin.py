@@ -6,6 +6,7 @@ counts a whole table (see LargeTablePaginator).
 """
 
 from functools import cached_property
+from typing import Any
 
 from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
@@ -17,7 +18,7 @@ from django.contrib.auth.forms import (
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Q
+from django.db.models import Q, QuerySet
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.text import Truncator
@@ -45,6 +46,8 @@ class LargeTablePaginator(Paginator):
     estimate_above = 50_000
 
     count_kind = "exact"
+    # The admin's lists are querysets (Paginator accepts any sliceable sequence).
+    object_list: QuerySet[Any]
 
     @cached_property
     def count(self) -> int:
@@ -151,6 +154,10 @@ class MessageAdmin(LargeTableAdmin):
 class LookalikeNameMixin:
     """Staff get the sign-up's rule too: no new or changed name may look like another
     account's (usernames.confusable_key); the account keeps the key of its new name."""
+
+    # Provided by the ModelForm it is mixed into.
+    cleaned_data: dict[str, Any]
+    instance: User
 
     def clean_username(self):
         username = self.cleaned_data["username"]

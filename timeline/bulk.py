@@ -52,7 +52,7 @@ def insert_rows(
     told how many rows each batch wrote (for the progress bar). The read cache is retired
     when the transaction commits, as no model signal says so here.
     """
-    read_cache.invalidate()
+    read_cache.invalidate(*read_cache.topics_of(model))
     if is_postgresql():
         return _copy_rows(model, fields, rows, batch_size=batch_size, on_batch=on_batch)
     written = 0

@@ -60,15 +60,16 @@ class MiniTwitForm(forms.Form):
             if name in self.fields
         )
 
-    def first_error(self) -> str | None:
+    def first_error(self) -> str:
         """The one message the page shows, as the original MiniTwit shows one at a time:
-        the body's own problem first, then the fields' in the order they appear."""
-        if not self.errors:
-            return None
+        the body's own problem first, then the fields' in the order they appear; "" for a
+        valid form."""
         for name in ("__all__", *self.fields):
             if name in self.errors:
-                return self.errors[name][0]
-        return None
+                # ErrorList[i] is the message text (Django's ErrorList.__getitem__); the stubs
+                # give the type of what the list stores.
+                return self.errors[name][0]  # type: ignore[return-value]
+        return ""
 
 
 def body_is_text(request: HttpRequest) -> bool:

@@ -18,6 +18,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from django.contrib.auth.hashers import make_password
@@ -28,11 +29,10 @@ from .hashers import WerkzeugPBKDF2Hasher
 from .models import Follow, Message, User
 from .parsing import parse_int
 from .usernames import confusable_key, validate_username
-from .validators import is_text
+from .validators import EMAIL_MAX_LENGTH, is_text
 
 # Werkzeug's generate_password_hash output; older "sha1$salt$hex" forms are not PBKDF2.
 WERKZEUG_PBKDF2 = re.compile(r"^pbkdf2:[a-z0-9]+:[0-9]+\$[^$]*\$[0-9a-f]+$")
-EMAIL_MAX_LENGTH = User._meta.get_field("email").max_length
 # How many offending rows the report quotes per reason.
 EXAMPLES_PER_REASON = 3
 
@@ -101,6 +101,9 @@ class LegacySource:
     def __init__(self, location: str):
         self.location = location
         self.is_postgresql = location.startswith(("postgres://", "postgresql://"))
+        # psycopg's or sqlite3's: two DB-API drivers whose connection types share no
+        # declared interface, used here only through what both provide.
+        self.connection: Any
         if self.is_postgresql:
             try:
                 self.connection = psycopg.connect(location)
@@ -370,7 +373,7 @@ class LegacyImporter:
         if rows and not self.dry_run:
             model.objects.bulk_create(rows)
             # bulk_create sends no model signal (timeline/read_cache.py).
-            read_cache.invalidate()
+            read_cache.invalidate(*read_cache.topics_of(model))
         report.imported += len(rows)
 
 

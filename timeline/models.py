@@ -17,7 +17,7 @@ from .usernames import USERNAME_MAX_LENGTH, confusable_key, validate_username
 MESSAGE_MAX_LENGTH = 1000
 
 
-class UserManager(BaseUserManager):
+class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
 
     def _create(self, username, email, password, **extra):

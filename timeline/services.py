@@ -11,7 +11,7 @@ Three writers go around them on purpose:
   sign-up's look-alike-name rule (admin.LookalikeNameMixin).
 
 Every write that can change what a reader sees retires the read cache
-(timeline/read_cache.py): the statements here call `read_cache.invalidate()`, and ORM saves
+(timeline/read_cache.py): the statements here call `read_cache.invalidate`, and ORM saves
 and deletes of users, messages and follows (the admin's forms, sign-up) do it through the
 model signals that read_cache connects; timeline/bulk.py does it for the bulk loaders.
 
@@ -114,16 +114,16 @@ def _has_control_characters(text: str, allowed: str = "") -> bool:
     return any(unicodedata.category(ch) in {"Cc", "Cs"} and ch not in allowed for ch in text)
 
 
-def _execute(sql: str, params: Sequence) -> int:
-    """Run one write statement; return the number of rows it changed. A statement that
-    changed rows retires the read cache.
+def _execute(sql: str, params: Sequence, *, model) -> int:
+    """Run one write statement on `model`'s table; return the number of rows it changed. A
+    statement that changed rows retires the reads of that table from the read cache.
 
     Inside `first_write_carries()`, the first such write also runs the statement given
     there, in the same transaction (see there).
     """
     changed = _execute_statement(sql, params)
     if changed:
-        read_cache.invalidate()
+        read_cache.invalidate(*read_cache.topics_of(model))
     return changed
 
 
@@ -162,7 +162,7 @@ _MESSAGE_INSERT = (
 def message_create(*, author_id: int, text: str) -> None:
     """Post a message as the user with id `author_id`. The text is stored exactly as typed;
     templates escape it. Raises ServiceError with the text to show when it is refused."""
-    _execute(_MESSAGE_INSERT, [author_id, _message_text(text), _now(), False])
+    _execute(_MESSAGE_INSERT, [author_id, _message_text(text), _now(), False], model=Message)
 
 
 # The author looked up in the same statement: the simulator names the author, and a
@@ -180,7 +180,7 @@ def message_create_as(*, username: str, text: str) -> bool:
     text = _message_text(text)
     if not selectors.could_be_username(username):
         return False
-    return _execute(_MESSAGE_INSERT_AS, [text, _now(), False, username]) == 1
+    return _execute(_MESSAGE_INSERT_AS, [text, _now(), False, username], model=Message) == 1
 
 
 def _message_text(text: str | None) -> str:
@@ -209,12 +209,12 @@ def follow_create(*, follower_id: int, followed_id: int) -> None:
     is a no-op. Raises ServiceError for following yourself."""
     if follower_id == followed_id:
         raise ServiceError("You cannot follow yourself")
-    _execute(_FOLLOW_INSERT, [follower_id, followed_id, _now()])
+    _execute(_FOLLOW_INSERT, [follower_id, followed_id, _now()], model=Follow)
 
 
 def follow_delete(*, follower_id: int, followed_id: int) -> None:
     """Stop following; unfollowing someone not followed is a no-op, as the simulator expects."""
-    _execute(_FOLLOW_DELETE, [follower_id, followed_id])
+    _execute(_FOLLOW_DELETE, [follower_id, followed_id], model=Follow)
 
 
 @dataclass
@@ -325,7 +325,7 @@ def _set_flag(model, field: str, *, ids: Iterable[int], value: bool) -> BulkChan
             existing.update(rows.values_list("pk", flat=True))
             changed += rows.exclude(**{field: value}).update(**{field: value})
         if changed:
-            read_cache.invalidate()
+            read_cache.invalidate(*read_cache.topics_of(model))
     return BulkChange(
         changed=changed,
         unchanged=len(existing) - changed,

@@ -11,6 +11,9 @@ Two layers, applied in this order by both interfaces:
    and with its texts ("You have to enter a username", ...).
 """
 
+from collections.abc import Callable
+from typing import Any
+
 from django.core.exceptions import ValidationError
 from django.core.validators import ProhibitNullCharactersValidator
 
@@ -35,7 +38,10 @@ def prohibit_surrogates(value: str) -> None:
 
 
 # Django's NUL validator says "Null characters are not allowed.", as DRF's does.
-TEXT_VALIDATORS = [ProhibitNullCharactersValidator(), prohibit_surrogates]
+TEXT_VALIDATORS: list[Callable[[Any], None]] = [
+    ProhibitNullCharactersValidator(),
+    prohibit_surrogates,
+]
 
 
 def is_text(value: str) -> bool:

@@ -21,6 +21,14 @@ from .forms import MessageForm, SignInForm, SignUpForm
 from .models import MESSAGE_MAX_LENGTH, User
 from .parsing import parse_int
 
+
+class AuthenticatedRequest(HttpRequest):
+    """The request a @login_required view receives, for the type checker: `user` is a
+    signed-in User, never AnonymousUser."""
+
+    user: User
+
+
 # Old-style `?page=N` links (before the older/newer links carried a message id) still
 # work: numbers up to MAX_PAGE are understood, but one past OLD_PAGE_CAP redirects to that
 # page, because a page number costs an OFFSET scan that grows with the number (page 10,000
@@ -68,6 +76,7 @@ def _visitor_page_cached(view):
         response = read_cache.get_or_compute(
             f"page:{request.get_full_path()}",
             lambda: view(request, *args, **kwargs),
+            topics=(read_cache.MESSAGES,),
             cacheable=lambda response: (
                 response.status_code == HTTPStatus.OK and not response.cookies
             ),
@@ -181,7 +190,7 @@ def _user_or_404(username: str) -> User:
 
 @allow_methods("GET", "POST")
 @login_required
-def follow_user(request: HttpRequest, username: str) -> HttpResponse:
+def follow_user(request: AuthenticatedRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
     if request.method != "POST" and not may_act_on_get(request):
         return _offer(request, "follow", whom)
@@ -196,7 +205,7 @@ def follow_user(request: HttpRequest, username: str) -> HttpResponse:
 
 @allow_methods("GET", "POST")
 @login_required
-def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
+def unfollow_user(request: AuthenticatedRequest, username: str) -> HttpResponse:
     whom = _user_or_404(username)
     if request.method != "POST" and not may_act_on_get(request):
         return _offer(request, "unfollow", whom)
@@ -205,7 +214,7 @@ def unfollow_user(request: HttpRequest, username: str) -> HttpResponse:
     return redirect("timeline:user", username=whom.username)
 
 
-def _offer(request: HttpRequest, action: str, whom: User) -> HttpResponse:
+def _offer(request: AuthenticatedRequest, action: str, whom: User) -> HttpResponse:
     context = {
         "action": action,
         "profile_user": whom,
@@ -216,7 +225,7 @@ def _offer(request: HttpRequest, action: str, whom: User) -> HttpResponse:
 
 @allow_methods("GET", "POST")
 @login_required
-def add_message(request: HttpRequest) -> HttpResponse:
+def add_message(request: AuthenticatedRequest) -> HttpResponse:
     """POST shares a message; a GET (a bookmark, a reload) shows the box to write one in."""
     if request.method != "POST":
         return render(request, "timeline/add_message.html", {"max_length": MESSAGE_MAX_LENGTH})

@@ -7,8 +7,8 @@
 # uid and mode, the production environment. What differs, and why:
 #   - the network is the host's (this engine has no bridge), so gunicorn listens on a free
 #     loopback port instead of 8000, PostgreSQL is this machine's server (a database of this
-#     check's own), and /metrics is opened to loopback, which stands in for the monitoring
-#     network;
+#     check's own), the read cache is this machine's Redis (database 13, emptied first), and
+#     /metrics is opened to loopback, which stands in for the monitoring network;
 #   - the healthcheck is the Dockerfile's HEALTHCHECK (the stack's own, on port 8000, is
 #     exercised by the Swarm rehearsal).
 
@@ -49,8 +49,10 @@ container_check() {
     port="$(engine_free_port tcp 48000 48100)"
     url="http://127.0.0.1:$port"
     container_psql -c "DROP DATABASE IF EXISTS $CONTAINER_DB" -c "CREATE DATABASE $CONTAINER_DB"
+    .venv/bin/python -c 'import redis; redis.Redis.from_url("redis://127.0.0.1:6379/13").flushdb()'
     run_env=(
         --env "DATABASE_URL=postgres://postgres@127.0.0.1:5432/$CONTAINER_DB"
+        --env "CACHE_URL=redis://127.0.0.1:6379/13"
         --env "METRICS_ALLOWED_IPS=127.0.0.1"
     )
     export MINITWIT_IMAGE="${image%:*}" MINITWIT_TAG="${image##*:}" MINITWIT_DOMAIN="$CONTAINER_DOMAIN"

@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,6 +22,8 @@ import pytest
 import yaml
 from django.test import Client
 from prometheus_client.parser import text_string_to_metric_families
+
+from minitwit_project.tests.conftest import free_port
 
 DEPLOY = Path(__file__).resolve().parents[1]
 ROOT = DEPLOY.parent
@@ -345,9 +346,7 @@ def test_node_queries_name_metrics_node_exporter_exports():
     binary = tool("NODE_EXPORTER", "prometheus-node-exporter", "node_exporter")
     if binary is None:
         pytest.skip("node exporter not installed (see .ci/run for how CI gets it)")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     exporter = subprocess.Popen(
         [binary, f"--web.listen-address=127.0.0.1:{port}"],
         stdout=subprocess.DEVNULL,

@@ -24,6 +24,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from minitwit_project.tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_DIR = ROOT / "deploy" / "nginx"
 DOMAIN = "minitwit.example.org"
@@ -45,12 +47,6 @@ def _nginx() -> str:
 def _version(nginx: str) -> tuple[int, ...]:
     output = subprocess.run([nginx, "-v"], capture_output=True, text=True).stderr
     return tuple(int(part) for part in re.search(r"nginx/(\d+)\.(\d+)\.(\d+)", output).groups())
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class Echo(BaseHTTPRequestHandler):
@@ -104,7 +100,7 @@ def proxy(tmp_path_factory):
     upstream = ThreadingHTTPServer(("127.0.0.1", 0), Echo)
     threading.Thread(target=upstream.serve_forever, daemon=True).start()
     upstream_port = upstream.server_address[1]
-    http_port, https_port = _free_port(), _free_port()
+    http_port, https_port = free_port(), free_port()
 
     site = (NGINX_DIR / "minitwit.conf.template").read_text()
     site = _replace(site, "${MINITWIT_DOMAIN}", DOMAIN)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from minitwit_project.tests.conftest import free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 NGINX_DIR = ROOT / "deploy" / "nginx"
 PROXY_CONF = NGINX_DIR / "proxy.conf"
@@ -80,8 +82,4 @@ def test_make_run_answers_health_probes_while_bodies_stall(unused_port):
 
 @pytest.fixture
 def unused_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_port()

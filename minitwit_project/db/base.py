@@ -78,6 +78,10 @@ class BoundedConnection(psycopg.Connection):
 
 
 class DatabaseWrapper(base.DatabaseWrapper):
+    # Set by Django's BaseDatabaseWrapper; declared for the type checker (django-prometheus'
+    # base class is untyped).
+    health_check_done: bool
+
     def get_new_connection(self, conn_params):
         if time.monotonic() < _failing_until:
             raise psycopg.OperationalError(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from .test_gunicorn_metrics import Gunicorn
+from .conftest import Gunicorn
 
 pytestmark = pytest.mark.slow
 

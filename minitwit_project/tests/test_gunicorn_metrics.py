@@ -8,12 +8,7 @@ import json
 import os
 import runpy
 import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import SimpleNamespace
@@ -21,111 +16,13 @@ from types import SimpleNamespace
 import pytest
 from prometheus_client.mmap_dict import MmapedDict
 from prometheus_client.multiprocess import MultiProcessCollector
-from prometheus_client.parser import text_string_to_metric_families
 
-from .test_settings import ROOT
+from .conftest import PUBLIC_200, ROOT, Gunicorn, get
 
 pytestmark = pytest.mark.slow
 
 HISTOGRAM = "minitwit_http_request_duration_seconds"
 COUNTER = f"{HISTOGRAM}_count"
-PUBLIC_200 = {"method": "GET", "status": "200", "view": "timeline:public"}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def get(url: str, timeout: float = 10) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
-
-
-class Gunicorn:
-    """gunicorn as `make run` and the container start it, with env overrides."""
-
-    def __init__(self, tmp_path: Path, command_prefix: tuple[str, ...] = (), **env: str):
-        # command_prefix runs both processes under another command (e.g. fewer privileges).
-        self.command_prefix = list(command_prefix)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log_path = tmp_path / "gunicorn.log"
-        base = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-        base.pop("PROMETHEUS_MULTIPROC_DIR", None)
-        self.env = {
-            **base,
-            "MINITWIT_DATA_DIR": str(tmp_path / "data"),
-            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "WEB_CONCURRENCY": "2",
-            # Sync workers take one connection at a time, so concurrent clients are
-            # bound to reach both of them.
-            "GUNICORN_THREADS": "1",
-            "LOG_LEVEL": "INFO",
-            **env,
-        }
-        subprocess.run(
-            [*self.command_prefix, sys.executable, "manage.py", "migrate", "--noinput", "-v0"],
-            cwd=ROOT,
-            env=self.env,
-            check=True,
-            timeout=120,
-        )
-
-    def __enter__(self):
-        self.log = self.log_path.open("w")
-        self.process = subprocess.Popen(
-            [
-                *self.command_prefix,
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "--config",
-                "gunicorn.conf.py",
-                "minitwit_project.wsgi:application",
-            ],
-            cwd=ROOT,
-            env=self.env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if get(f"{self.url}/health", timeout=2)[0] == 200:
-                    return self
-            except OSError:
-                pass
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                self.__exit__()
-                pytest.fail(f"gunicorn did not start:\n{self.log_path.read_text()}")
-            time.sleep(0.1)
-
-    def __exit__(self, *exc_info):
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        self.log.close()
-
-    def metric(self, name: str, labels: dict) -> float:
-        status, text = get(f"{self.url}/metrics")
-        assert status == 200, text
-        for family in text_string_to_metric_families(text):
-            for sample in family.samples:
-                if sample.name == name and sample.labels == labels:
-                    return sample.value
-        return 0.0
-
-    def output_lines(self) -> list[dict]:
-        return [json.loads(line) for line in self.log_path.read_text().splitlines()]
 
 
 def per_worker(metrics_dir: Path) -> dict[int, float]:
@@ -134,7 +31,7 @@ def per_worker(metrics_dir: Path) -> dict[int, float]:
     A worker's file holds the histogram's buckets one by one (not cumulated), so their sum
     is its request count.
     """
-    served = {}
+    served: dict[int, float] = {}
     for path in metrics_dir.glob("histogram_*.db"):
         pid = int(path.stem.split("_")[1])
         for metric in MultiProcessCollector.merge([str(path)], accumulate=False):

@@ -1,8 +1,7 @@
 """`make run` shows what a visitor would see: the designed error pages, not Django's
 debug pages (which list settings, URLs and local paths). DEBUG=1 asks for those."""
 
-from .test_gunicorn_metrics import Gunicorn, get
-from .test_settings import load_settings
+from .conftest import Gunicorn, get, load_settings
 
 
 def test_make_run_serves_the_designed_404_and_400_pages(tmp_path):

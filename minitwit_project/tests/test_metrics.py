@@ -1,19 +1,18 @@
 """/metrics: who may read it, and what it says about the site and the simulator."""
 
-import base64
 import time
 from http import HTTPStatus
 
 import pytest
 from django.db import OperationalError, connection
 from django.test import Client
-from prometheus_client.parser import text_string_to_metric_families
 
+from simapi.tests.conftest import basic_auth
 from timeline import metrics as timeline_metrics
 from timeline.models import SimulatorState
 from timeline.tests.factories import FollowFactory, MessageFactory, UserFactory
 
-from .test_settings import load_settings
+from .conftest import load_settings, scrape
 
 pytestmark = pytest.mark.django_db
 
@@ -30,24 +29,7 @@ def stack_allowlist(settings):
 
 
 def basic(username: str, password: str) -> dict:
-    token = base64.b64encode(f"{username}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
-
-
-def samples(text: str) -> dict[tuple, float]:
-    """{(name, (label pairs...)): value} of a /metrics page."""
-    return {
-        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
-        for family in text_string_to_metric_families(text)
-        for sample in family.samples
-    }
-
-
-def scrape(client=None) -> dict[tuple, float]:
-    response = (client or Client()).get("/metrics")
-    assert response.status_code == HTTPStatus.OK
-    assert response.headers["Content-Type"].startswith("text/plain; version=")
-    return samples(response.text)
+    return {"Authorization": basic_auth(username, password)}
 
 
 # Access ------------------------------------------------------------------------------

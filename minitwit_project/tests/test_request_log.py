@@ -1,6 +1,5 @@
 """Every request leaves one JSON line; its id follows it through every line logged."""
 
-import base64
 import json
 import os
 import subprocess
@@ -12,9 +11,10 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from simapi.tests.conftest import basic_auth
 from timeline.tests.factories import UserFactory
 
-from .test_settings import ROOT, load_settings
+from .conftest import ROOT, load_settings
 
 pytestmark = [pytest.mark.django_db, pytest.mark.urls("minitwit_project.tests.observed_urls")]
 
@@ -144,7 +144,7 @@ def test_no_secret_reaches_the_log(client, log_output, debug_logging):
     """Passwords, Authorization headers, session ids, cookies and query strings are never
     written, even at DEBUG with SQL logging forced on."""
     password = "Tr0ub4dor&3-horse"
-    basic = base64.b64encode(b"simulator:super_safe!").decode()
+    token = basic_auth().removeprefix("Basic ")
     with CaptureQueriesContext(connection):
         client.post(
             "/register",
@@ -157,14 +157,14 @@ def test_no_secret_reaches_the_log(client, log_output, debug_logging):
         )
         client.post("/login", {"username": "carol", "password": password})
         session_id = client.cookies["sessionid"].value
-        client.get("/", headers={"Authorization": f"Basic {basic}"})
+        client.get("/", headers={"Authorization": f"Basic {token}"})
         client.get("/sim/latest?latest=5&password=hunter22&token=qs-secret-token")
         client.post("/add_message", {"text": "hello"}, headers={"Authorization": "Bearer tk-9"})
 
     assert len(log_output.requests()) == 5
     for secret in (
         password,
-        basic,
+        token,
         "super_safe!",
         session_id,
         "sessionid",

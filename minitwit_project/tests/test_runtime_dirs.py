@@ -15,8 +15,7 @@ import pytest
 
 from minitwit_project import runtime_dirs
 
-from .test_gunicorn_metrics import PUBLIC_200, Gunicorn, free_port, get
-from .test_settings import ROOT
+from .conftest import PUBLIC_200, ROOT, Gunicorn, free_port, get
 
 OBEYING_FILE_MODES = (
     ("setpriv", "--bounding-set=-dac_override,-dac_read_search", "--") if os.geteuid() == 0 else ()

@@ -3,26 +3,8 @@
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-PROBE = "import django; django.setup(); from django.conf import settings; print({expr})"
-
-
-def load_settings(env: dict, expr: str = "settings.SECRET_KEY", tmp_path=None):
-    """Import the settings in a fresh interpreter with exactly this environment."""
-    clean = {k: v for k, v in os.environ.items() if k not in {"DATABASE_URL", "SECRET_KEY"}}
-    clean.update({"DJANGO_SETTINGS_MODULE": "minitwit_project.settings", **env})
-    if tmp_path is not None:
-        clean.setdefault("MINITWIT_DATA_DIR", str(tmp_path))
-    return subprocess.run(
-        [sys.executable, "-c", PROBE.format(expr=expr)],
-        cwd=ROOT,
-        env=clean,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+from .conftest import ROOT, load_settings
 
 
 def test_production_refuses_to_start_without_a_secret_key(tmp_path):

@@ -1,14 +1,17 @@
-"""Fixtures for the simulator API tests: a client that speaks the protocol, and users."""
+"""Helpers of the simulator API tests: a client that speaks the protocol, its error check,
+and a small scenario. The `sim` and `anonymous` clients and the users are fixtures of the
+root conftest.py, shared with the site-wide tests."""
 
 import base64
 import json
 from http import HTTPStatus
 
-import pytest
 from django.test import Client
 
-# The web UI's users, shared rather than defined twice.
-from timeline.tests.conftest import alice, bob  # noqa: F401
+from timeline.tests.conftest import SHARED
+
+# The course's whole scenario, when ../shared holds it (tests that need it skip otherwise).
+SHARED_SCENARIO = SHARED / "minitwit_scenario.csv"
 
 
 def basic_auth(username: str = "simulator", password: str = "super_safe!") -> str:
@@ -47,12 +50,57 @@ def assert_error(response, status: HTTPStatus, message: str | None = None) -> di
     return body
 
 
-@pytest.fixture
-def sim():
-    """The simulator, with the right credentials."""
-    return SimulatorClient(basic_auth())
-
-
-@pytest.fixture
-def anonymous():
-    return SimulatorClient()
+# A small scenario in the course's format, with every command and every quirk the real one
+# has: passwords with quotes and backslashes, a second follow of someone already followed,
+# an unfollow of someone not followed, and a re-follow after an unfollow.
+SCENARIO = (
+    "\n".join(
+        "\t".join(row)
+        for row in [
+            (
+                "0",
+                "0",
+                "1582246860738",
+                "register",
+                "Roger Histand",
+                "Roger+Histand@hotmail.com",
+                "]=)[X{Km{z",
+            ),
+            (
+                "1",
+                "13700323",
+                "1582260561061",
+                "register",
+                "Wendell Ballan",
+                "Wendell-Ballan@gmail.com",
+                "6cl_[\\",
+            ),
+            (
+                "2",
+                "5867164",
+                "1582266428225",
+                "register",
+                "Nathan Sirmon",
+                "Nathan+Sirmon@dtu.dk",
+                'Qm"oZ=.D0',
+            ),
+            (
+                "3",
+                "3614448",
+                "1582270042673",
+                "tweet",
+                "Roger Histand",
+                "“Then I was fairly within,” he said.",
+            ),
+            ("4", "1", "1582270042674", "follow", "Roger Histand", "Wendell Ballan"),
+            ("5", "1", "1582270042675", "follow", "Roger Histand", "Nathan Sirmon"),
+            ("6", "1", "1582270042676", "follow", "Roger Histand", "Wendell Ballan"),
+            ("7", "1", "1582270042677", "unfollow", "Nathan Sirmon", "Roger Histand"),
+            ("8", "1", "1582270042678", "tweet", "Roger Histand", "Second"),
+            ("9", "1", "1582270042679", "unfollow", "Roger Histand", "Wendell Ballan"),
+            ("10", "1", "1582270042680", "follow", "Roger Histand", "Wendell Ballan"),
+            ("11", "1", "1582270042681", "tweet", "Wendell Ballan", "Hello"),
+        ]
+    )
+    + "\n"
+)

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 import pytest
 
-from minitwit_project.tests.test_settings import load_settings
+from minitwit_project.tests.conftest import load_settings
 from sitewide import http_basic
 from timeline.models import Follow, Message, User
 from timeline.tests.factories import FollowFactory

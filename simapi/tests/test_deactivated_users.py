@@ -6,16 +6,11 @@ from http import HTTPStatus
 import pytest
 
 from timeline.models import Follow, Message
-from timeline.tests.factories import MessageFactory, UserFactory
+from timeline.tests.factories import MessageFactory
 
 from .conftest import assert_error
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gone(db):
-    return UserFactory(username="gone", is_active=False)
 
 
 def test_reading_a_deactivated_users_messages_is_not_found(sim, gone):

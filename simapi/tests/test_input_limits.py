@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 
 from timeline.models import User
-from timeline.tests.test_input_limits import MEGABYTE_PASSWORD, hashing  # noqa: F401
+from timeline.tests.conftest import MEGABYTE_PASSWORD
 from timeline.validators import PASSWORD_MAX_LENGTH
 
 from .conftest import assert_error
@@ -17,7 +17,7 @@ def _register(sim, password):
     return sim.post("/register", {"username": "long", "email": "l@example.com", "pwd": password})
 
 
-def test_a_megabyte_password_is_refused_without_hashing(sim, hashing):  # noqa: F811
+def test_a_megabyte_password_is_refused_without_hashing(sim, hashing):
     response = _register(sim, MEGABYTE_PASSWORD)
     # Over the body limit (413), or under it and refused by the field's limit (400).
     assert response.status_code in {HTTPStatus.BAD_REQUEST, HTTPStatus.REQUEST_ENTITY_TOO_LARGE}
@@ -26,7 +26,7 @@ def test_a_megabyte_password_is_refused_without_hashing(sim, hashing):  # noqa: 
     assert hashing == []
 
 
-def test_a_password_over_the_limit_is_a_400_that_says_why(sim, hashing):  # noqa: F811
+def test_a_password_over_the_limit_is_a_400_that_says_why(sim, hashing):
     response = _register(sim, "x" * (PASSWORD_MAX_LENGTH + 1))
     body = assert_error(response, HTTPStatus.BAD_REQUEST)
     assert f"at most {PASSWORD_MAX_LENGTH} characters" in body["error_msg"]

@@ -4,7 +4,7 @@ from http import HTTPStatus
 
 import pytest
 
-from minitwit_project.tests.test_metrics import scrape
+from minitwit_project.tests.conftest import scrape
 
 pytestmark = pytest.mark.django_db
 

@@ -6,7 +6,6 @@ from io import StringIO
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 
 from simapi.simulator.client import Connection, basic_authorization
@@ -14,9 +13,7 @@ from simapi.simulator.scenario import read_scenario, synthetic_scenario
 from simapi.simulator.verification import expected_state, verify
 from timeline.models import Follow, Message, SimulatorState, User
 
-from .test_simulate_scenario import SCENARIO
-
-SHARED_SCENARIO = Path(settings.BASE_DIR).parent / "shared" / "minitwit_scenario.csv"
+from .conftest import SCENARIO, SHARED_SCENARIO
 
 
 @pytest.fixture

@@ -11,60 +11,7 @@ from simapi.simulator.report import percentile, summarise
 from simapi.simulator.scenario import Action, ScenarioError, namespaced, parse_scenario
 from simapi.simulator.verification import expected_state
 
-# A small scenario in the course's format, with every command and every quirk the real one
-# has: passwords with quotes and backslashes, a second follow of someone already followed,
-# an unfollow of someone not followed, and a re-follow after an unfollow.
-SCENARIO = (
-    "\n".join(
-        "\t".join(row)
-        for row in [
-            (
-                "0",
-                "0",
-                "1582246860738",
-                "register",
-                "Roger Histand",
-                "Roger+Histand@hotmail.com",
-                "]=)[X{Km{z",
-            ),
-            (
-                "1",
-                "13700323",
-                "1582260561061",
-                "register",
-                "Wendell Ballan",
-                "Wendell-Ballan@gmail.com",
-                "6cl_[\\",
-            ),
-            (
-                "2",
-                "5867164",
-                "1582266428225",
-                "register",
-                "Nathan Sirmon",
-                "Nathan+Sirmon@dtu.dk",
-                'Qm"oZ=.D0',
-            ),
-            (
-                "3",
-                "3614448",
-                "1582270042673",
-                "tweet",
-                "Roger Histand",
-                "“Then I was fairly within,” he said.",
-            ),
-            ("4", "1", "1582270042674", "follow", "Roger Histand", "Wendell Ballan"),
-            ("5", "1", "1582270042675", "follow", "Roger Histand", "Nathan Sirmon"),
-            ("6", "1", "1582270042676", "follow", "Roger Histand", "Wendell Ballan"),
-            ("7", "1", "1582270042677", "unfollow", "Nathan Sirmon", "Roger Histand"),
-            ("8", "1", "1582270042678", "tweet", "Roger Histand", "Second"),
-            ("9", "1", "1582270042679", "unfollow", "Roger Histand", "Wendell Ballan"),
-            ("10", "1", "1582270042680", "follow", "Roger Histand", "Wendell Ballan"),
-            ("11", "1", "1582270042681", "tweet", "Wendell Ballan", "Hello"),
-        ]
-    )
-    + "\n"
-)
+from .conftest import SCENARIO
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from minitwit_project.tests.test_settings import load_settings
+from minitwit_project.tests.conftest import load_settings
 
 PRODUCTION = {"MINITWIT_ENV": "production", "SECRET_KEY": "k" * 50, "ALLOWED_HOSTS": "x"}
 PRIVATE = {"SIMULATOR_PASSWORD": "a-private-one", "SIMULATOR_ALLOWED_IPS": "192.0.2.0/24"}

@@ -7,7 +7,7 @@ from timeline.models import Follow, Message, User
 from timeline.usernames import confusable_key
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[User]):
     class Meta:
         model = User
         skip_postgeneration_save = True
@@ -23,7 +23,7 @@ class UserFactory(factory.django.DjangoModelFactory):
             obj.save()
 
 
-class MessageFactory(factory.django.DjangoModelFactory):
+class MessageFactory(factory.django.DjangoModelFactory[Message]):
     class Meta:
         model = Message
 
@@ -35,7 +35,7 @@ class MessageFactory(factory.django.DjangoModelFactory):
     )
 
 
-class FollowFactory(factory.django.DjangoModelFactory):
+class FollowFactory(factory.django.DjangoModelFactory[Follow]):
     class Meta:
         model = Follow
 

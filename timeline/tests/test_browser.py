@@ -1,11 +1,11 @@
 """The main journeys in a real Chromium: what a person clicking through the site sees.
 
-Skipped when /usr/bin/chromium is missing, unless REQUIRE_BROWSER=1 (CI sets it, so a
-missing browser fails CI instead of silently skipping).
+Skipped when /usr/bin/chromium (or CHROMIUM_PATH) is missing, unless REQUIRE_BROWSER=1 (CI
+sets it, so a missing browser fails CI instead of silently skipping): the `chromium` and
+`browser` fixtures of the conftest.py files.
 """
 
 import os
-import shutil
 from urllib.parse import unquote, urlsplit
 
 import pytest
@@ -15,54 +15,10 @@ from django.urls import Resolver404, resolve, reverse
 from timeline.models import Follow, Message, User
 from timeline.usernames import validate_username
 
+from .conftest import go, only_this_site, sign_in
 from .factories import MessageFactory, UserFactory
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-
-if not shutil.which(CHROMIUM) and os.environ.get("REQUIRE_BROWSER") != "1":
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api")
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls in these tests are
-# ordinary blocking calls made between page actions, which is safe.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-        )
-        yield browser
-        browser.close()
-
-
-def only_this_site(context, live_server) -> list[str]:
-    """Make CONTEXT refuse every request to another host, as a firewalled server, an offline
-    laptop or an ad-blocker would; returns the list the refused URLs are appended to."""
-    site = urlsplit(live_server.url).netloc
-    refused = []
-
-    def handle(route):
-        if urlsplit(route.request.url).netloc == site:
-            route.continue_()
-        else:
-            refused.append(route.request.url)
-            route.abort()
-
-    context.route("**/*", handle)
-    return refused
 
 
 @pytest.fixture
@@ -72,23 +28,6 @@ def page(browser, live_server):
     page = context.new_page()
     yield page
     context.close()
-
-
-def go(page, target):
-    """Click something that loads a new page, and wait for that page: reading the old
-    page's flashes in between would make the test pass or fail by timing."""
-    with page.expect_navigation():
-        if isinstance(target, str):
-            page.click(target)
-        else:
-            target.click()
-
-
-def sign_in(page, username, password="secret"):
-    page.goto("/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    go(page, "input[type=submit]")
 
 
 def flashes(page) -> str:

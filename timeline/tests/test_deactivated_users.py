@@ -8,14 +8,9 @@ from django.urls import reverse
 
 from timeline.models import Follow, User
 
-from .factories import MessageFactory, UserFactory
+from .factories import MessageFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def gone(db):
-    return UserFactory(username="gone", email="gone@example.com", is_active=False)
 
 
 def test_a_deactivated_users_profile_is_not_found(client, gone):

@@ -9,15 +9,14 @@ from django.core.management import CommandError, call_command
 from timeline import selectors
 from timeline.models import Message
 
+from .conftest import run_command
 from .factories import MessageFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def run(*args) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    call_command("flag_messages", *[str(a) for a in args], stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    return run_command("flag_messages", *args)
 
 
 def test_flagging_hides_the_messages_from_every_timeline(client):

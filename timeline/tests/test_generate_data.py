@@ -1,12 +1,11 @@
 """manage.py generate_data: synthetic data that looks like a real MiniTwit's."""
 
 import datetime as dt
-import io
 import statistics
 from http import HTTPStatus
 
 import pytest
-from django.core.management import CommandError, call_command
+from django.core.management import CommandError
 from django.db import DatabaseError
 from django.db.models import Count, F
 from django.utils import timezone
@@ -15,15 +14,14 @@ from timeline import bulk
 from timeline.management.commands.generate_data import DEV_PASSWORD
 from timeline.models import Follow, Message, User
 
+from .conftest import run_command
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
 
 def generate(*args) -> str:
-    out = io.StringIO()
-    call_command("generate_data", *[str(a) for a in args], stdout=out, stderr=io.StringIO())
-    return out.getvalue()
+    return run_command("generate_data", *args)[0]
 
 
 def test_it_creates_the_requested_users_messages_and_about_the_requested_follows():

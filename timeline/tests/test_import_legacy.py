@@ -1,58 +1,30 @@
 """manage.py import_legacy: an original MiniTwit database moved into ours."""
 
 import datetime as dt
-import hashlib
 import io
 import sqlite3
 from http import HTTPStatus
-from pathlib import Path
 
 import psycopg
 import pytest
-from django.conf import settings
 from django.core.management import CommandError, call_command
 from django.db import connection
 
 from timeline.models import Follow, Message, User
 
+from .conftest import (
+    LEGACY_SCHEMA,
+    LEGACY_USERS,
+    SHARED,
+    T0,
+    build_legacy_db,
+    run_command,
+    werkzeug_hash,
+)
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
-SHARED = Path(settings.BASE_DIR).parent / "shared"
-SCHEMA = """
-CREATE TABLE user (user_id integer primary key autoincrement, username string not null,
-                   email string not null, pw_hash string not null);
-CREATE TABLE follower (who_id integer, whom_id integer);
-CREATE TABLE message (message_id integer primary key autoincrement, author_id integer not null,
-                      text string not null, pub_date integer, flagged integer);
-"""
-# 2020-02-06 11:43:48 UTC, the legacy database's first message.
-T0 = 1580989428
-
-
-def werkzeug_hash(password: str, salt: str = "nwutEEFo", iterations: int = 1000) -> str:
-    """What Werkzeug's generate_password_hash stores (few iterations, to keep tests fast)."""
-    digest = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations).hex()
-    return f"pbkdf2:sha256:{iterations}${salt}${digest}"
-
-
-def build_legacy_db(path: Path, *, users=(), messages=(), follows=(), schema=SCHEMA) -> Path:
-    db = sqlite3.connect(path)
-    db.executescript(schema)
-    db.executemany('INSERT INTO "user" VALUES (?, ?, ?, ?)', users)
-    db.executemany("INSERT INTO message VALUES (?, ?, ?, ?, ?)", messages)
-    db.executemany("INSERT INTO follower VALUES (?, ?)", follows)
-    db.commit()
-    db.close()
-    return path
-
-
-USERS = [
-    (1, "Roger Histand", "roger@example.com", werkzeug_hash("]=)[X{Km{z")),
-    (2, "Geoffrey Stieff", "geoffrey@example.com", werkzeug_hash("-']S!{'", salt="iJPsgQQg")),
-    (5, "Wendell Ballan", "wendell@example.com", werkzeug_hash("6cl_[\\", salt="4MyUJhyn")),
-]
 MESSAGES = [
     (10, 1, "From hour to hour yesterday I saw my white face of it?", T0, 0),
     (11, 2, "A flagged one", T0 + 1, 1),
@@ -63,13 +35,13 @@ FOLLOWS = [(1, 2), (2, 1), (5, 1)]
 
 @pytest.fixture
 def legacy_db(tmp_path):
-    return build_legacy_db(tmp_path / "legacy.db", users=USERS, messages=MESSAGES, follows=FOLLOWS)
+    return build_legacy_db(
+        tmp_path / "legacy.db", users=LEGACY_USERS, messages=MESSAGES, follows=FOLLOWS
+    )
 
 
 def run(*args) -> tuple[str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    call_command("import_legacy", *[str(a) for a in args], stdout=out, stderr=err)
-    return out.getvalue(), err.getvalue()
+    return run_command("import_legacy", *args)
 
 
 def counts() -> tuple[int, int, int]:
@@ -84,7 +56,7 @@ def test_users_messages_and_follows_are_imported_with_their_ids(legacy_db):
 
     roger = User.objects.get(pk=1)
     assert roger.username == "Roger Histand" and roger.email == "roger@example.com"
-    assert roger.password == "werkzeug$" + USERS[0][3]
+    assert roger.password == "werkzeug$" + LEGACY_USERS[0][3]
     assert roger.is_active and not roger.is_staff
 
     first = Message.objects.get(pk=10)
@@ -177,7 +149,7 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
     legacy = build_legacy_db(
         tmp_path / "messy.db",
         users=[
-            *USERS,
+            *LEGACY_USERS,
             (6, "Roger Histand", "twin@example.com", werkzeug_hash("x")),  # duplicate name
             (7, "public", "p@example.com", werkzeug_hash("x")),  # one of our path names
             (8, "Old Hash", "old@example.com", "sha1$abc$0123"),  # not PBKDF2
@@ -224,11 +196,11 @@ def test_rows_that_cannot_be_imported_are_counted_and_reported_and_the_rest_impo
 
 
 def test_repeated_or_invalid_ids_from_a_port_without_primary_keys_are_skipped(tmp_path):
-    loose = SCHEMA.replace("integer primary key autoincrement", "integer")
+    loose = LEGACY_SCHEMA.replace("integer primary key autoincrement", "integer")
     legacy = build_legacy_db(
         tmp_path / "loose.db",
         schema=loose,
-        users=[*USERS, (2, "Second Two", "two@example.com", werkzeug_hash("x"))],
+        users=[*LEGACY_USERS, (2, "Second Two", "two@example.com", werkzeug_hash("x"))],
         messages=[*MESSAGES, (11, 1, "same id again", T0, 0), (None, 1, "no id", T0, 0)],
     )
     err = io.StringIO()
@@ -250,7 +222,7 @@ def test_our_existing_users_are_never_overwritten(legacy_db):
     assert "user_id already belongs to another of our users" in err.getvalue()
     same_name.refresh_from_db()
     same_id.refresh_from_db()
-    assert (same_name.pk, same_name.password) != (2, "werkzeug$" + USERS[1][3])
+    assert (same_name.pk, same_name.password) != (2, "werkzeug$" + LEGACY_USERS[1][3])
     assert same_id.username == "someone else" and same_id.email != "wendell@example.com"
     # Only Roger came over: the others' messages and follows had no account to go to.
     assert set(Message.objects.values_list("pk", flat=True)) == {10}
@@ -294,7 +266,11 @@ def legacy_postgres_url():
             "text text, pub_date integer, flagged integer)"
         )
         with source.cursor() as cursor:
-            for table, rows in (('"user"', USERS), ("message", MESSAGES), ("follower", FOLLOWS)):
+            for table, rows in (
+                ('"user"', LEGACY_USERS),
+                ("message", MESSAGES),
+                ("follower", FOLLOWS),
+            ):
                 values = ", ".join(["%s"] * len(rows[0]))
                 cursor.executemany(f"INSERT INTO legacy_src.{table} VALUES ({values})", rows)
     yield url + "?options=-csearch_path%3Dlegacy_src"
@@ -333,7 +309,7 @@ def test_from_a_shell_the_exit_status_tells_complete_from_partial(manage_py, tmp
     done = manage_py("import_legacy", legacy_db, "-v0")
     assert done.returncode == 0, done.stderr
     messy = build_legacy_db(
-        tmp_path / "messy.db", users=USERS, messages=MESSAGES, follows=[(1, 99)]
+        tmp_path / "messy.db", users=LEGACY_USERS, messages=MESSAGES, follows=[(1, 99)]
     )
     partial = manage_py("import_legacy", messy, "-v0")
     assert partial.returncode == 3
@@ -345,7 +321,7 @@ def test_from_a_shell_the_exit_status_tells_complete_from_partial(manage_py, tmp
 
 def test_legacy_text_that_is_not_utf8_is_counted_and_the_import_goes_on(tmp_path):
     # SQLite keeps whatever bytes it was given; reading such text used to stop the import.
-    legacy = build_legacy_db(tmp_path / "legacy.db", users=USERS[:1])
+    legacy = build_legacy_db(tmp_path / "legacy.db", users=LEGACY_USERS[:1])
     db = sqlite3.connect(legacy)
     db.execute(
         """INSERT INTO "user" VALUES (2, CAST(X'616CFF' AS TEXT), 'b@x', ?)""", [werkzeug_hash("x")]

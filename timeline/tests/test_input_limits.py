@@ -8,29 +8,10 @@ import pytest
 from timeline.models import User
 from timeline.validators import PASSWORD_MAX_LENGTH
 
+from .conftest import MEGABYTE_PASSWORD
 from .factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-MEGABYTE_PASSWORD = "x" * 1_000_000
-
-
-@pytest.fixture
-def hashing(monkeypatch):
-    """Every password hash or check, counted: each goes through get_hasher or
-    identify_hasher in django.contrib.auth.hashers."""
-    from django.contrib.auth import hashers
-
-    calls = []
-    for name in ("get_hasher", "identify_hasher"):
-        real = getattr(hashers, name)
-
-        def spy(*args, _real=real, **kwargs):
-            calls.append(args)
-            return _real(*args, **kwargs)
-
-        monkeypatch.setattr(hashers, name, spy)
-    return calls
 
 
 def _sign_up(client, password, repeat=None):

@@ -15,8 +15,8 @@ from timeline.hashers import WerkzeugPBKDF2Hasher
 from timeline.models import Message, User
 from timeline.parsing import MAX_DIGITS, parse_int
 
+from .conftest import LEGACY_USERS, T0, build_legacy_db
 from .factories import UserFactory
-from .test_import_legacy import T0, USERS, build_legacy_db
 
 # What other parsers take for numbers: superscripts and other "digits" that str.isdigit()
 # accepts, digits of other scripts and fullwidth ones that int() accepts, and int()'s and
@@ -94,7 +94,7 @@ def test_a_legacy_row_with_a_lookalike_number_is_counted_and_the_import_goes_on(
     pub_date = value if column == "pub_date" else T0
     legacy = build_legacy_db(
         tmp_path / "legacy.db",
-        users=USERS[:1],
+        users=LEGACY_USERS[:1],
         messages=[(10, 1, "odd number", pub_date, flagged), (11, 1, "fine", T0, "1")],
     )
     err = io.StringIO()

@@ -15,12 +15,8 @@ from django.conf import settings
 
 from timeline.models import Follow, User
 
-from . import test_browser
+from .conftest import only_this_site, sign_in
 from .factories import MessageFactory, UserFactory
-from .test_browser import only_this_site, sign_in
-
-# The same module-scoped Chromium as test_browser.py, with its skip when there is none.
-browser = test_browser.browser
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 

@@ -173,16 +173,47 @@ def test_a_read_cached_while_a_write_commits_is_not_served_after_it():
             read_cache.invalidate()
         return f"read {len(computed)}"
 
-    assert read_cache.get_or_compute("key", read) == "read 1"
+    topics = (read_cache.MESSAGES,)
+    assert read_cache.get_or_compute("key", read, topics=topics) == "read 1"
     # The first result was stored under the generation the write retired.
-    assert read_cache.get_or_compute("key", read) == "read 2"
-    assert read_cache.get_or_compute("key", read) == "read 2"
+    assert read_cache.get_or_compute("key", read, topics=topics) == "read 2"
+    assert read_cache.get_or_compute("key", read, topics=topics) == "read 2"
+
+
+def test_a_follow_keeps_the_message_reads_and_a_message_keeps_the_follow_lists(
+    client, alice, bob, django_assert_num_queries
+):
+    MessageFactory(author=alice, text="hello")
+    for read in ("/public", "/msgs", "/fllws/alice"):
+        client.get(read, headers=SIMULATOR)
+    api_post(client, "/fllws/alice", {"follow": "bob"})
+    with django_assert_num_queries(0):
+        assert "hello" in client.get("/public").text
+        assert api_get(client, "/msgs")[0]["content"] == "hello"
+    assert api_get(client, "/fllws/alice") == {"follows": ["bob"]}
+    api_post(client, "/msgs/bob", {"content": "news"})
+    with django_assert_num_queries(0):
+        assert api_get(client, "/fllws/alice") == {"follows": ["bob"]}
+    assert "news" in client.get("/public").text
 
 
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def _lookups(result: str) -> float:
+    return read_cache.LOOKUPS.labels(result=result)._value.get()
+
+
+def test_hits_and_misses_are_counted_for_prometheus(client):
+    before = {result: _lookups(result) for result in ("hit", "miss")}
+    client.get("/public")
+    client.get("/public")
+    client.get("/public")
+    assert _lookups("miss") - before["miss"] == 1
+    assert _lookups("hit") - before["hit"] == 2
 
 
 def test_a_cache_server_that_is_down_changes_nothing_a_user_sees(client, settings, monkeypatch):
@@ -200,6 +231,7 @@ def test_a_cache_server_that_is_down_changes_nothing_a_user_sees(client, setting
     api_post(client, "/msgs/alice", {"content": "second"})
     assert "second" in client.get("/public").text
     assert [m["content"] for m in api_get(client, "/msgs")] == ["second", "first"]
+    assert _lookups("skipped") > 0
 
 
 @pytest.fixture

@@ -4,13 +4,11 @@ import io
 import re
 from http import HTTPStatus
 from importlib import import_module
-from pathlib import Path
 from urllib.parse import quote, unquote
 
 import pytest
 import requests
 from django.apps import apps as django_apps
-from django.conf import settings as django_settings
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.urls import resolve, reverse
@@ -23,10 +21,10 @@ from timeline.admin import UserEditForm
 from timeline.models import Follow, User
 from timeline.usernames import client_normalised, confusable_key, validate_username
 
+from .conftest import SHARED, build_legacy_db, werkzeug_hash
 from .factories import MessageFactory, UserFactory
-from .test_import_legacy import build_legacy_db, werkzeug_hash
 
-SCENARIO = Path(django_settings.BASE_DIR).parent / "shared" / "minitwit_scenario.csv"
+SCENARIO = SHARED / "minitwit_scenario.csv"
 
 pytestmark = pytest.mark.django_db
 

@@ -78,4 +78,6 @@ class Command(BaseCommand):
             # `flag_messages --list | head` closed the pipe: stop quietly, like Unix tools,
             # and point stdout at /dev/null so the interpreter's final flush stays quiet too.
             if self.stdout._out is sys.stdout:
-                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+                # The `is` above narrows sys.stdout to the stubs' type of OutputWrapper._out
+                # (its __getattr__'s Callable); it is the interpreter's real stdout.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # type: ignore[attr-defined]

@@ -145,7 +145,7 @@ class Command(BaseCommand):
                 ]
                 written = {}
                 for model, fields, expected, rows in tables:
-                    label = model._meta.verbose_name_plural
+                    label = str(model._meta.verbose_name_plural)
                     with Progress(
                         label, total=expected, stream=self.stderr, enabled=show_progress
                     ) as bar:
