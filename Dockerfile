@@ -54,7 +54,7 @@ RUN MINITWIT_ENV=production \
     SECRET_KEY=collectstatic-build-step-only-not-used-at-runtime \
     ALLOWED_HOSTS=build.invalid \
     python manage.py collectstatic --noinput --verbosity 0 \
-    && python -m compileall -q minitwit_project timeline simapi
+    && python -m compileall -q minitwit_project sitewide timeline simapi
 
 # At run time the app writes only to temporary directories: /tmp (gunicorn's metrics
 # directory for its workers, uploads) and /dev/shm (worker heartbeats). Both are mode 1777 in

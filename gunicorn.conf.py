@@ -11,6 +11,7 @@ import sys
 import tempfile
 
 from minitwit_project import runtime_dirs
+from sitewide import jsonlog
 
 bind = os.environ.get("GUNICORN_BIND", "127.0.0.1:8000")
 # Plain sync workers, one request at a time each, concurrency from the process count.
@@ -28,15 +29,12 @@ timeout = int(os.environ.get("GUNICORN_TIMEOUT", 30))
 _PRODUCTION = os.environ.get("MINITWIT_ENV") == "production"
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", 20 if _PRODUCTION else 3))
 keepalive = 5
-# Recycle workers now and then so a slow leak cannot grow without bound.
-# Measured 2026-12-07 (benchmarks/worker_memory.py, docs/performance.md, "Worker memory"):
-# with recycling off, 5 workers, the whole course scenario replayed 5 times (129,610
-# requests, ~26,000 a worker), each worker's VmRSS went 77 MiB at start-up -> 99.8 MiB
-# after the first replay -> 100.6 MiB after the fifth: +0.9 % at most, flat by issue 14's
-# 10 % rule. So recycling is not needed for memory; it stays until removing it together
-# with the metric-file archiver (metrics_files.py, the child_exit hook) is done on its own.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", 20000))
-max_requests_jitter = max_requests // 10
+# Workers are never recycled (gunicorn's max_requests stays 0). Measured 2026-12-07
+# (benchmarks/worker_memory.py, docs/performance.md, "Worker memory"): 5 workers, the whole
+# course scenario replayed 5 times (129,610 requests, ~26,000 a worker), each worker's VmRSS
+# went 77 MiB at start-up -> 99.8 MiB after the first replay -> 100.6 MiB after the fifth,
+# +0.9 % at most. No leak to bound, so no recycling, and no pile of dead workers' metric
+# files to fold away.
 # Our own middleware writes one JSON line per request; gunicorn's access log would double it.
 accesslog = None
 errorlog = "-"
@@ -49,7 +47,7 @@ control_socket_disable = True
 # Observability ---------------------------------------------------------------------------
 # Metrics: prometheus_client's multiprocess mode. Every worker writes its counters and
 # histograms to files in PROMETHEUS_MULTIPROC_DIR and /metrics sums them (see
-# minitwit_project/metrics.py). The variable must be set before a worker imports
+# sitewide/metrics.py). The variable must be set before a worker imports
 # prometheus_client, hence here, in the master, before any worker is forked.
 _METRICS_FILES = ("counter_*.db", "gauge_*.db", "histogram_*.db", "summary_*.db")
 _metrics_dir_is_ours = False
@@ -104,14 +102,15 @@ def _require_writable(server, directories: dict[str, str]) -> None:
 
 
 def child_exit(server, worker):
-    """A worker died or was recycled: its counts stay counted, folded into the archive
-    files so the directory does not grow with every recycled worker."""
+    """A worker died (crash, timeout, a signal): drop its live gauges from /metrics.
+
+    Its counter and histogram files stay, so what it counted stays counted; workers are
+    not recycled, so such files are few. This is prometheus_client's documented gunicorn
+    hook for multiprocess mode.
+    """
     from prometheus_client import multiprocess
 
-    from minitwit_project.metrics_files import archive_dead_worker
-
     multiprocess.mark_process_dead(worker.pid)
-    archive_dead_worker(os.environ["PROMETHEUS_MULTIPROC_DIR"], worker.pid)
 
 
 def worker_exit(server, worker):
@@ -120,7 +119,7 @@ def worker_exit(server, worker):
     A plain exit then tears the interpreter down, freeing every module of Django one by one:
     on a busy machine that took seconds, so Ctrl-C outlasted the graceful timeout and ended
     in SIGKILL. Nothing in that teardown matters: the database connections are closed here,
-    log lines are flushed, and the master collects the metrics (child_exit).
+    log lines are flushed, and the metric files are already written (mmap).
     """
     import logging
 
@@ -150,21 +149,12 @@ def on_exit(server):
 
 # gunicorn's own messages (boot, worker timeouts, crashes) as JSON lines on stdout, like
 # the application's, so one log pipeline and one query language cover both.
-logconfig_dict = {
-    "formatters": {"json": {"()": "minitwit_project.jsonlog.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-        },
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"level": "WARNING", "handlers": ["stdout"]},
-    "loggers": {
+logconfig_dict = jsonlog.json_logging(
+    level="WARNING",
+    loggers={
         "gunicorn.error": {"level": loglevel.upper(), "handlers": [], "propagate": True},
         # A logging config switches gunicorn's access log back on; the request line of
         # RequestLogMiddleware already covers every request (see accesslog above).
         "gunicorn.access": {"level": "WARNING", "handlers": ["null"], "propagate": False},
     },
-}
+)

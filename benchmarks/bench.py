@@ -45,7 +45,10 @@ from servers import BenchError
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
-from simapi import simulator  # noqa: E402  (standard library only: no Django here)
+# The simulator client is standard library only: no Django here.
+from simapi.simulator.client import basic_authorization, request_for  # noqa: E402
+from simapi.simulator.report import percentile  # noqa: E402
+from simapi.simulator.scenario import COMMANDS, Action, namespaced, read_scenario  # noqa: E402
 
 SIMULATOR_CREDENTIALS = ("simulator", "super_safe!")  # the course simulator's
 TIMEOUT_TOLERANCE = 0.01  # share of a run's requests that may time out before it "fell over"
@@ -55,7 +58,7 @@ GIVE_UP_AFTER = 50
 COURSE_TIMEOUT = 0.3  # seconds: slower answers are time-outs to the course simulator
 OK = frozenset({200})
 NO_CONTENT = frozenset({204})
-COMMAND_LABELS = simulator.COMMANDS
+COMMAND_LABELS = COMMANDS
 READER = "bench reader"
 READER_PASSWORD = "bench-reader-password"
 GENERATED_PASSWORD = "bench-generated-password"
@@ -292,9 +295,9 @@ def summarise(result: httpload.RunResult, *, server_cpu: float | None = None) ->
         "cut_short": result.cut_short,
         "seconds": result.seconds,
         "rps": result.throughput,
-        "p50": simulator.percentile(ordered, 0.50) * ms,
-        "p95": simulator.percentile(ordered, 0.95) * ms,
-        "p99": simulator.percentile(ordered, 0.99) * ms,
+        "p50": percentile(ordered, 0.50) * ms,
+        "p95": percentile(ordered, 0.95) * ms,
+        "p99": percentile(ordered, 0.99) * ms,
         "max": (ordered[-1] if ordered else 0.0) * ms,
         "errors": result.errors,
         "timeouts": result.timeouts,
@@ -311,8 +314,8 @@ def summarise(result: httpload.RunResult, *, server_cpu: float | None = None) ->
         values.sort()
         summary["by_label"][name] = {
             "requests": len(values),
-            "p50": simulator.percentile(values, 0.50) * ms,
-            "p99": simulator.percentile(values, 0.99) * ms,
+            "p50": percentile(values, 0.50) * ms,
+            "p99": percentile(values, 0.99) * ms,
         }
     return summary
 
@@ -423,12 +426,12 @@ def git_commit(checkout: Path) -> str:
 
 
 def scenario_requests(
-    actions: list[simulator.Action], host: str, authorization: str
+    actions: list[Action], host: str, authorization: str
 ) -> list[tuple[bytes, int, frozenset[int]]]:
     """The course simulator's request for each action, as ready-made bytes."""
     built = []
     for action in actions:
-        request = simulator.request_for(action)
+        request = request_for(action)
         built.append(
             (
                 httpload.build_request(
@@ -451,8 +454,8 @@ def simulator_pattern(run: Run, databases: servers.Databases | None) -> None:
     if not args.scenario.is_file():
         run.skip(f"the simulator pattern: the scenario {args.scenario} is absent")
         return
-    actions = simulator.read_scenario(args.scenario)
-    authorization = simulator.basic_authorization(*SIMULATOR_CREDENTIALS)
+    actions = read_scenario(args.scenario)
+    authorization = basic_authorization(*SIMULATOR_CREDENTIALS)
     reference_venv = None
     if args.reference is None:
         run.skip(
@@ -493,7 +496,7 @@ def simulator_pattern(run: Run, databases: servers.Databases | None) -> None:
         ("sequential", [sequential], "whole scenario" if len(sequential) == len(actions) else ""),
         (
             "concurrent",
-            [simulator.namespaced(per_client, n) for n in range(1, args.clients + 1)],
+            [namespaced(per_client, n) for n in range(1, args.clients + 1)],
             "",
         ),
     ]
@@ -703,7 +706,7 @@ def prepare_dataset(run: Run, server: servers.Server, databases, db_name: str) -
     """Who is who in a generated database: the heaviest poster, users to post and follow
     as, and a reader who follows --follows others and is signed in."""
     args = run.args
-    authorization = simulator.basic_authorization(*SIMULATOR_CREDENTIALS)
+    authorization = basic_authorization(*SIMULATOR_CREDENTIALS)
     heaviest = databases.psql(
         "SELECT u.username, count(*) FROM minitwit_message m "
         "JOIN minitwit_user u ON u.id = m.author_id WHERE NOT m.flagged "
@@ -780,7 +783,7 @@ def prepare_dataset(run: Run, server: servers.Server, databases, db_name: str) -
 
 def endpoints(host: str, who: dict, tag: str, clients: int) -> list[dict]:
     """The at-scale endpoints: name, group (for the targets) and a request per (client, n)."""
-    authorization = simulator.basic_authorization(*SIMULATOR_CREDENTIALS)
+    authorization = basic_authorization(*SIMULATOR_CREDENTIALS)
     auth = [("Authorization", authorization)]
     heaviest = quote(who["heaviest"], safe="")
     reader = quote(READER, safe="")
@@ -912,7 +915,7 @@ def load_dataset(run: Run, databases, label: str, *, messages: int, users: int) 
 
 def single_requests(server: servers.Server, path: str, repeats: int = 5) -> dict:
     """Latency of one request at a time (after one unmeasured), connection per request."""
-    authorization = simulator.basic_authorization(*SIMULATOR_CREDENTIALS)
+    authorization = basic_authorization(*SIMULATOR_CREDENTIALS)
     request = httpload.build_request(
         "GET", path, host=server.host, headers=[("Authorization", authorization)]
     )

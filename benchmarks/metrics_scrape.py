@@ -24,7 +24,7 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
 
-from minitwit_project.metrics import render_metrics  # noqa: E402
+from sitewide.metrics import render_metrics  # noqa: E402
 from timeline import selectors  # noqa: E402
 from timeline.models import Follow, Message, User  # noqa: E402
 

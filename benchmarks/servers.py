@@ -302,8 +302,8 @@ def start_empty(gunicorn: Path, *, workers: int) -> Server:
 
 # The settings that shape how our server runs; the report names any the caller set.
 OUR_KNOBS = (
-    "MINITWIT_ENV", "DEBUG", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_MAX_REQUESTS",
-    "GUNICORN_TIMEOUT", "DB_CONN_MAX_AGE", "LOG_LEVEL", "CACHE_URL",
+    "MINITWIT_ENV", "DEBUG", "WEB_CONCURRENCY", "GUNICORN_THREADS", "GUNICORN_TIMEOUT",
+    "DB_CONN_MAX_AGE", "LOG_LEVEL", "CACHE_URL",
 )  # fmt: skip
 
 

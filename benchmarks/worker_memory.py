@@ -4,8 +4,8 @@ one gunicorn that never recycles its workers, and prints each worker's resident 
 Usage: .venv/bin/python benchmarks/worker_memory.py [--replays 5] [--limit N]
 
 The server is this checkout's gunicorn.conf.py on a scratch PostgreSQL database (a copy
-of a freshly migrated one, dropped at the end), with GUNICORN_MAX_REQUESTS=0 (gunicorn's
-"never recycle") unless the caller set it, and the default worker count unless
+of a freshly migrated one, dropped at the end), whose workers are never recycled (this
+measurement is why gunicorn.conf.py no longer recycles them), and the default worker count unless
 WEB_CONCURRENCY is set. The same server runs every replay; if a worker is replaced
 (crash, timeout) the table says so, since its memory then starts over.
 
@@ -33,7 +33,8 @@ sys.path.insert(0, str(CHECKOUT))
 
 import servers  # noqa: E402
 
-from simapi import simulator  # noqa: E402
+from simapi.simulator.client import Connection, basic_authorization, replay  # noqa: E402
+from simapi.simulator.scenario import namespaced, read_scenario  # noqa: E402
 
 FLAT = 0.10  # the threshold: under 10 % growth after the first replay is "flat"
 
@@ -83,8 +84,7 @@ def main() -> int:
     if not args.scenario.is_file():
         print(f"worker memory: skipped, {args.scenario} is absent")
         return 0
-    actions = simulator.read_scenario(args.scenario, limit=args.limit)
-    os.environ.setdefault("GUNICORN_MAX_REQUESTS", "0")
+    actions = read_scenario(args.scenario, limit=args.limit)
 
     databases = servers.Databases(args.pg, CHECKOUT)
     databases.prefix = f"worker_memory_{databases.prefix}"
@@ -97,20 +97,19 @@ def main() -> int:
         columns = ["after start-up"]
         rss = {pid: [vm_rss_kib(pid)] for pid in workers}
         # The server's own defaults (settings.py) unless the caller set them for both.
-        authorization = simulator.basic_authorization(
+        authorization = basic_authorization(
             os.environ.get("SIMULATOR_USERNAME", "simulator"),
             os.environ.get("SIMULATOR_PASSWORD", "super_safe!"),
         )
         print(
-            f"{len(workers)} workers, GUNICORN_MAX_REQUESTS="
-            f"{os.environ['GUNICORN_MAX_REQUESTS']}, {len(actions):,} actions a replay, "
+            f"{len(workers)} workers, {len(actions):,} actions a replay, "
             f"load average {os.getloadavg()[0]:.1f}",
             flush=True,
         )
         for n in range(1, args.replays + 1):
-            results, seconds = simulator.replay(
-                [simulator.namespaced(actions, n)],
-                lambda: simulator.Connection(
+            results, seconds = replay(
+                [namespaced(actions, n)],
+                lambda: Connection(
                     f"http://{server.host}",
                     timeout=args.timeout,
                     keepalive=False,

@@ -6,7 +6,7 @@
 Starts its own PostgreSQL (initdb in a temporary folder; as the `postgres` user when run
 as root, since PostgreSQL refuses root), serves MiniTwit with gunicorn and the production
 settings against it, and keeps simulator-style clients writing (register, tweet, follow)
-and reading through `simapi.simulator.Connection` while it injects, in turn:
+and reading through `simapi.simulator.client.Connection` while it injects, in turn:
 
   a. `kill -9` of a gunicorn worker, three times: no acknowledged write may be lost;
   b. PostgreSQL stopped (`pg_ctl stop -m fast`) for 5 s, then started: 503s come fast
@@ -41,7 +41,7 @@ import psycopg
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simapi.simulator import Connection, basic_authorization  # noqa: E402
+from simapi.simulator.client import Connection, basic_authorization  # noqa: E402
 
 CLIENTS = 4
 REQUEST_TIMEOUT = 15.0  # the client's own limit: far above any bound the app should keep

@@ -17,6 +17,7 @@ from csp.constants import NONE as CSP_NONE
 from csp.constants import SELF as CSP_SELF
 from django.core.exceptions import ImproperlyConfigured
 
+from sitewide.jsonlog import json_logging
 from timeline.parsing import parse_int
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -59,6 +60,21 @@ def envint(name: str, default: int) -> int:
 
 def envlist(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
+
+
+def envallowlist(name: str, default: str) -> list[str]:
+    """An address allowlist: comma-separated addresses or CIDR networks, or "*" for any,
+    as sitewide.client_ip.ip_allowed reads it. Checked here, so a typo stops the start-up
+    instead of silently locking clients out (or in)."""
+    entries = envlist(name, default)
+    for entry in entries:
+        if entry == "*":
+            continue
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError as exc:
+            raise ImproperlyConfigured(f"{name}: {entry!r} is not an address ({exc})") from exc
+    return entries
 
 
 MINITWIT_ENV = os.environ.get("MINITWIT_ENV", "development")
@@ -113,6 +129,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "django_prometheus",
     "drf_spectacular_sidecar",
+    "sitewide",
     "timeline",
     "simapi",
 ]
@@ -121,17 +138,19 @@ INSTALLED_APPS = [
 INSTALLED_APPS += ["axes", "csp"]
 
 MIDDLEWARE = [
-    # Observability first: the metrics middleware times the whole stack, the request log
-    # wraps everything below it, and the probes answer before the host check.
-    "minitwit_project.middleware.MetricsMiddleware",
-    "minitwit_project.middleware.RequestLogMiddleware",
-    "minitwit_project.middleware.ProbeMiddleware",
+    # Observability first: the metrics middleware times the whole stack, simulator
+    # requests are counted with their final status, the request log wraps everything below
+    # it, and the probes answer before the host check.
+    "sitewide.middleware.MetricsMiddleware",
+    "simapi.middleware.SimulatorTrafficMiddleware",
+    "sitewide.middleware.RequestLogMiddleware",
+    "sitewide.middleware.ProbeMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "minitwit_project.request_policy.CanonicalPathMiddleware",
-    "minitwit_project.request_policy.CrossOriginProtectionMiddleware",
+    "sitewide.request_policy.CanonicalPathMiddleware",
+    "sitewide.request_policy.CrossOriginProtectionMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -311,13 +330,13 @@ CONTENT_SECURITY_POLICY = {
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", 10)
 AXES_COOLOFF_TIME = timedelta(minutes=envint("AXES_COOLOFF_MINUTES", 15))
 AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
-AXES_CLIENT_IP_CALLABLE = "minitwit_project.client_ip.client_ip"
+AXES_CLIENT_IP_CALLABLE = "sitewide.client_ip.client_ip"
 AXES_LOCKOUT_CALLABLE = "timeline.errors.signin_locked_out"
 # Successful sign-ins are in the request log already; a table row for each would only grow.
 AXES_DISABLE_ACCESS_LOG = True
 
 # Reverse proxies (addresses or CIDR networks) whose X-Forwarded-For we believe when working
-# out a client's address for allowlists (minitwit_project/client_ip.py).
+# out a client's address for allowlists (sitewide/client_ip.py).
 TRUSTED_PROXIES = envlist("TRUSTED_PROXIES", "127.0.0.1,::1")
 
 CSRF_FAILURE_VIEW = "timeline.errors.csrf_failure"
@@ -325,7 +344,7 @@ CSRF_FAILURE_VIEW = "timeline.errors.csrf_failure"
 # `check --deploy` warnings that are decisions, not gaps: the stack's nginx
 # (deploy/nginx/minitwit.conf.template, tested in deploy/tests/test_nginx.py) redirects HTTP
 # to HTTPS with a 308 (W008) and sends Strict-Transport-Security (W004) for every answer;
-# CSRF protection is CrossOriginProtectionMiddleware (minitwit_project/request_policy.py),
+# CSRF protection is CrossOriginProtectionMiddleware (sitewide/request_policy.py),
 # a CsrfViewMiddleware subclass the check does not recognise by name (W003).
 SILENCED_SYSTEM_CHECKS = ["security.W003", "security.W004", "security.W008"]
 
@@ -337,21 +356,12 @@ ADMIN_PATH = os.environ.get("ADMIN_PATH", "admin/").strip("/") + "/"
 SIMULATOR_USERNAME = envstr("SIMULATOR_USERNAME", "simulator")
 SIMULATOR_PASSWORD = envstr("SIMULATOR_PASSWORD", "super_safe!")
 # Client addresses (or CIDR networks) allowed to use the simulator API, as seen through
-# TRUSTED_PROXIES; "*" (also what an empty value means) allows any. Checked here, so a typo
-# stops the start-up instead of silently locking the simulator out.
-SIMULATOR_ALLOWED_IPS = envlist("SIMULATOR_ALLOWED_IPS", "*") or ["*"]
-for _entry in SIMULATOR_ALLOWED_IPS:
-    if _entry != "*":
-        try:
-            ipaddress.ip_network(_entry, strict=False)
-        except ValueError as exc:
-            raise ImproperlyConfigured(
-                f"SIMULATOR_ALLOWED_IPS: {_entry!r} is not an address"
-            ) from exc
+# TRUSTED_PROXIES; "*" (also what an empty value means) allows any.
+SIMULATOR_ALLOWED_IPS = envallowlist("SIMULATOR_ALLOWED_IPS", "*") or ["*"]
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    # The simulator API brings its own authentication (simapi/protocol.py); DRF's defaults
+    # The simulator API brings its own authentication (simapi/authentication.py); DRF's defaults
     # would look Basic credentials up as Django users on every request.
     "DEFAULT_AUTHENTICATION_CLASSES": [],
 }
@@ -389,30 +399,19 @@ MESSAGES_PER_PAGE = 30
 DATA_UPLOAD_MAX_MEMORY_SIZE = 1024 * 1024
 
 # Observability ---------------------------------------------------------------------------
-# See docs/monitoring.md. Logs: one JSON object per line on stdout (minitwit_project/jsonlog.py).
+# See docs/monitoring.md. Logs: one JSON object per line on stdout (sitewide/jsonlog.py).
 LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL={LOG_LEVEL!r}: use DEBUG, INFO, WARNING or ERROR.")
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "filters": {
-        "request_id": {"()": "minitwit_project.jsonlog.RequestIdFilter"},
-        "capture_request_errors": {"()": "minitwit_project.jsonlog.CaptureRequestErrors"},
-        "security_without_traceback": {"()": "minitwit_project.jsonlog.SecurityWithoutTraceback"},
+LOGGING = json_logging(
+    level=LOG_LEVEL,
+    filters={
+        "request_id": {"()": "sitewide.jsonlog.RequestIdFilter"},
+        "capture_request_errors": {"()": "sitewide.jsonlog.CaptureRequestErrors"},
+        "security_without_traceback": {"()": "sitewide.jsonlog.SecurityWithoutTraceback"},
     },
-    "formatters": {"json": {"()": "minitwit_project.jsonlog.JsonFormatter"}},
-    "handlers": {
-        "stdout": {
-            "class": "logging.StreamHandler",
-            "stream": "ext://sys.stdout",
-            "formatter": "json",
-            "filters": ["request_id", "security_without_traceback"],
-        },
-        "null": {"class": "logging.NullHandler"},
-    },
-    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
-    "loggers": {
+    stdout_filters=("request_id", "security_without_traceback"),
+    loggers={
         # Replaces Django's default console and mail handlers; records go to the root.
         "django": {"handlers": [], "level": LOG_LEVEL, "propagate": True},
         # Per-request lines are ours (RequestLogMiddleware); a 5xx traceback from here
@@ -427,19 +426,19 @@ LOGGING = {
         # a clean-up note per failure) would fill the log and every command's output.
         "axes": {"level": "WARNING"},
     },
-}
+)
 
 # /metrics is served to addresses in METRICS_ALLOWED_IPS or to anyone with the
 # METRICS_USERNAME/METRICS_PASSWORD Basic credentials, when those are set. Loopback only by
 # default, not "the private networks": Swarm's ingress routing mesh hands every public
 # client to us from a private 10.0.0.x address. The stack allows its monitoring network.
-METRICS_ALLOWED_IPS = envlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
-for _entry in METRICS_ALLOWED_IPS:
-    try:
-        if _entry != "*":
-            ipaddress.ip_network(_entry, strict=False)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"METRICS_ALLOWED_IPS: {exc}") from exc
+METRICS_ALLOWED_IPS = envallowlist("METRICS_ALLOWED_IPS", "127.0.0.1,::1")
+# The apps' gauges that /metrics computes at scrape time from the database (the apps
+# provide them; sitewide/metrics.py, which serves /metrics, imports no app).
+METRICS_COLLECTORS = [
+    "timeline.metrics.SiteCollector",
+    "simapi.metrics.LatestCounterCollector",
+]
 METRICS_USERNAME = envstr("METRICS_USERNAME")
 METRICS_PASSWORD = envstr("METRICS_PASSWORD")
 if bool(METRICS_USERNAME) != bool(METRICS_PASSWORD):

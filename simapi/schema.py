@@ -12,7 +12,7 @@ from timeline.validators import EMAIL_MAX_LENGTH
 class SimulatorAuthenticationScheme(OpenApiAuthenticationExtension):
     """Documents SimulatorAuthentication as HTTP Basic, so the docs page can send it."""
 
-    target_class = "simapi.protocol.SimulatorAuthentication"
+    target_class = "simapi.authentication.SimulatorAuthentication"
     name = "simulatorBasic"
 
     def get_security_definition(self, auto_schema):
@@ -108,7 +108,7 @@ FOLLOW_REQUEST = {
 # ignored like any other value that is not an integer (as the course's reference does).
 EMPTY_VALUE_PARAMETERS = frozenset({"no", "latest"})
 
-# /register is also the HTML sign-up page (simapi.views.RegisterView.as_view): a GET there
+# /register is also the HTML sign-up page (simapi/urls.py): a GET there
 # is the page, not an operation of the protocol, but the resource answers it.
 SIGN_UP_PAGE = {
     "operationId": "register_page",

@@ -9,7 +9,7 @@ from rest_framework import serializers
 from timeline.parsing import parse_int
 from timeline.validators import PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
 
-from .protocol import ProtocolText
+from .parsing import ProtocolText
 
 DEFAULT_NO = 100
 # Large enough for `manage.py simulate --verify` to read back every user's messages and

@@ -6,7 +6,7 @@ with its text) come from SimulatorAPIView (simapi/protocol.py). The protocol is 
 in docs/api.md.
 """
 
-from functools import cache, wraps
+from functools import cache
 from http import HTTPStatus
 from typing import cast
 
@@ -16,11 +16,11 @@ from rest_framework.exceptions import APIException, NotFound
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 
-from minitwit_project.request_policy import cross_origin_protect
 from timeline import read_cache, selectors, services
-from timeline import views as timeline_views
 
-from .protocol import ErrorSerializer, SimulatorAPIView
+from . import latest_counter
+from .errors import ErrorSerializer
+from .protocol import SimulatorAPIView
 from .schema import FOLLOW_REQUEST, MESSAGE_REQUEST, REGISTER_REQUEST
 from .serializers import (
     FollowInputSerializer,
@@ -32,8 +32,6 @@ from .serializers import (
     NoQuerySerializer,
     RegisterInputSerializer,
 )
-
-FORM_CONTENT_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 _ERRORS = {
     HTTPStatus.BAD_REQUEST: "Invalid input; `error_msg` says what.",
@@ -116,7 +114,7 @@ class LatestView(SimulatorAPIView):
     # Open like the course's reference: the value is only a request counter, and monitoring
     # can read it without the simulator's password. Recording a `latest` still needs it.
     permission_classes = [AllowAny]
-    records_latest = False
+    records_latest_counter = False
 
     @extend_schema(
         operation_id="latest_get",
@@ -130,45 +128,19 @@ class LatestView(SimulatorAPIView):
         auth=[],
     )
     def get(self, request):
-        return Response({"latest": selectors.latest_value()})
-
-
-def is_signup_page_request(request) -> bool:
-    """Whether a request to /register is for the HTML sign-up page (a GET or HEAD, or a
-    form post) rather than the simulator API (any other POST, and any other method, which
-    the API answers with its 405 and Allow header)."""
-    if request.method in ("GET", "HEAD"):
-        return True
-    return request.method == "POST" and request.content_type in FORM_CONTENT_TYPES
+        return Response({"latest": latest_counter.latest_counter_value()})
 
 
 class RegisterView(SimulatorAPIView):
-    """POST /register with a JSON body. /register is shared with the HTML sign-up page."""
+    """POST /register with a JSON body. /register is shared with the HTML sign-up page
+    (simapi/urls.py routes each request to its view)."""
 
     @property
     def default_response_headers(self):
-        # Allow names the whole resource: GET and HEAD are the sign-up page's (see as_view).
+        # Allow names the whole resource: GET and HEAD are the sign-up page's.
         headers = super().default_response_headers
         headers["Allow"] = "GET, HEAD, " + headers["Allow"]
         return headers
-
-    @classmethod
-    def as_view(cls, **initkwargs):
-        # Form posts and GETs go to the web page exactly as before, with its cross-origin
-        # protection (the middleware skips the API's csrf_exempt view, and with it this
-        # wrapper); every other POST is the API's (which only accepts JSON). The wrapper
-        # keeps the API view's attributes so DRF's schema generator and resolver_match
-        # still see it.
-        api = super().as_view(**initkwargs)
-        page = cross_origin_protect(timeline_views.register_view)
-
-        @wraps(api)
-        def register(request, *args, **kwargs):
-            if is_signup_page_request(request):
-                return page(request, *args, **kwargs)
-            return api(request, *args, **kwargs)
-
-        return register
 
     @extend_schema(
         operation_id="register",

@@ -150,6 +150,8 @@ class SimulatorState(models.Model):
 
     Kept in the database, not in process memory, because several gunicorn workers and
     Swarm replicas serve one site and GET /latest must see what any of them received.
+    The model sits here with every other model (one set of models and migrations for both
+    apps); only simapi reads and writes it (simapi/latest_counter.py).
     """
 
     id = models.PositiveSmallIntegerField(primary_key=True, default=1)

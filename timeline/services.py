@@ -35,7 +35,7 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from . import read_cache, selectors
-from .models import MESSAGE_MAX_LENGTH, Follow, Message, SimulatorState, User
+from .models import MESSAGE_MAX_LENGTH, Follow, Message, User
 from .usernames import confusable_key, validate_username
 from .validators import EMAIL_MAX_LENGTH, PASSWORD_MAX_LENGTH, PASSWORD_TOO_LONG
 
@@ -118,8 +118,8 @@ def _execute(sql: str, params: Sequence, *, model) -> int:
     """Run one write statement on `model`'s table; return the number of rows it changed. A
     statement that changed rows retires the reads of that table from the read cache.
 
-    Inside `latest_recorded_with_write()`, the simulator's `latest` is recorded by the same
-    transaction as this write (see there).
+    Inside `first_write_carries()`, the first such write also runs the statement given
+    there, in the same transaction (see there).
     """
     changed = _execute_statement(sql, params)
     if changed:
@@ -128,23 +128,23 @@ def _execute(sql: str, params: Sequence, *, model) -> int:
 
 
 def _execute_statement(sql: str, params: Sequence) -> int:
-    pending = _latest_pending.get()
+    rider = _rider.get()
     with connection.cursor() as cursor:
-        if pending is None or pending.value is None or pending.recorded:
+        if rider is None or rider.params is None or rider.done:
             cursor.execute(sql, params)
             return cursor.rowcount
         if connection.vendor == "postgresql":
             # Two statements in one query string: PostgreSQL runs them as one implicit
             # transaction (both or neither) in one round trip, and psycopg's client-side
             # binding cursor, Django's default, allows it. rowcount is the first's.
-            cursor.execute(f"{sql}; {_LATEST_UPSERT}", [*params, pending.value])
+            cursor.execute(f"{sql}; {rider.sql}", [*params, *rider.params])
             changed = cursor.rowcount
         else:
             with transaction.atomic():
                 cursor.execute(sql, params)
                 changed = cursor.rowcount
-                cursor.execute(_LATEST_UPSERT, [pending.value])
-        pending.recorded = True
+                cursor.execute(rider.sql, rider.params)
+        rider.done = True
         return changed
 
 
@@ -166,7 +166,7 @@ def message_create(*, author_id: int, text: str) -> None:
 
 
 # The author looked up in the same statement: the simulator names the author, and a
-# separate lookup would be one more round trip (see latest_recorded_with_write).
+# separate lookup would be one more round trip (see first_write_carries).
 _MESSAGE_INSERT_AS = (
     f"INSERT INTO {Message._meta.db_table} (author_id, text, pub_date, flagged) "
     f"SELECT id, %s, %s, %s FROM {User._meta.db_table} WHERE username = %s AND is_active"
@@ -217,53 +217,43 @@ def follow_delete(*, follower_id: int, followed_id: int) -> None:
     _execute(_FOLLOW_DELETE, [follower_id, followed_id], model=Follow)
 
 
-# One statement whether or not the row exists yet, safe when workers race to create it.
-_LATEST_UPSERT = (
-    f"INSERT INTO {SimulatorState._meta.db_table} (id, latest) VALUES (1, %s) "
-    "ON CONFLICT (id) DO UPDATE SET latest = excluded.latest"
-)
-
-
-def latest_record(*, value: int) -> None:
-    """Remember the simulator's latest `latest` (last received wins)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_LATEST_UPSERT, [value])
-
-
 @dataclass
-class LatestPending:
-    """The `latest` a simulator request is to record (None: nothing to record), and
-    whether a write has recorded it already."""
+class Rider:
+    """A statement to run with the first write of a `first_write_carries()` block: `sql`,
+    and its `params` once known (None: nothing to run). `done` once it has run."""
 
-    value: int | None = None
-    recorded: bool = False
+    sql: str
+    params: Sequence | None = None
+    done: bool = False
 
 
-_latest_pending: ContextVar[LatestPending | None] = ContextVar("latest_pending", default=None)
+_rider: ContextVar[Rider | None] = ContextVar("rider", default=None)
 
 
 @contextmanager
-def latest_recorded_with_write() -> Iterator[LatestPending]:
-    """Record the simulator's `latest` with the request's write, or alone if it writes
-    nothing.
+def first_write_carries(sql: str) -> Iterator[Rider]:
+    """Run the write statement `sql` with the block's first write, or alone if the block
+    writes nothing.
 
-    Set `.value` on the yielded object once it is known. The first write of a service in
-    this block (a message, a follow, an unfollow) then records it in the same transaction
-    and, on PostgreSQL, the same round trip: where a simulator write used to cost BEGIN,
-    the write, the `latest` upsert and COMMIT, it now costs one round trip and one commit
-    (docs/performance.md). A request that writes nothing (a read, a 400 or 404) records it
-    alone when the block ends, as the course's reference does. If the block raises,
-    nothing more is recorded: a failed write took its `latest` with it.
+    Set `.params` on the yielded Rider once they are known. The first write of a service
+    in this block (a message, a follow, an unfollow) then runs `sql` in the same
+    transaction and, on PostgreSQL, the same round trip: where a simulator write with its
+    `latest` used to cost BEGIN, the write, the `latest` upsert and COMMIT, it now costs
+    one round trip and one commit (docs/performance.md). A block that writes nothing
+    (a read, a 400 or 404) runs `sql` alone when it ends. If the block raises, nothing
+    more runs: a failed write took the rider with it. simapi records the simulator's
+    `latest` this way (simapi/latest_counter.py).
     """
-    pending = LatestPending()
-    token = _latest_pending.set(pending)
+    rider = Rider(sql)
+    token = _rider.set(rider)
     try:
-        yield pending
+        yield rider
     finally:
-        _latest_pending.reset(token)
-    if pending.value is not None and not pending.recorded:
-        latest_record(value=pending.value)
-        pending.recorded = True
+        _rider.reset(token)
+    if rider.params is not None and not rider.done:
+        with connection.cursor() as cursor:
+            cursor.execute(rider.sql, rider.params)
+        rider.done = True
 
 
 def user_authenticate(*, request: HttpRequest, username: str, password: str) -> User:

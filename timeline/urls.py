@@ -9,6 +9,8 @@ urlpatterns = [
     path("public", views.public_timeline, name="public"),
     path("login", views.login_view, name="login"),
     path("logout", views.logout_view, name="logout"),
+    # Served through simapi's /register route, which matches first and sends the sign-up
+    # page's requests here (simapi/urls.py); named here for reverse("timeline:register").
     path("register", views.register_view, name="register"),
     path("add_message", views.add_message, name="add_message"),
     path("favicon.ico", views.favicon, name="favicon"),

@@ -14,7 +14,7 @@ from django.templatetags.static import static
 from django.utils.cache import patch_vary_headers
 from django.utils.encoding import escape_uri_path
 
-from minitwit_project.request_policy import may_act_on_get
+from sitewide.request_policy import may_act_on_get
 
 from . import avatars, errors, read_cache, selectors, services
 from .forms import MessageForm, SignInForm, SignUpForm

@@ -37,6 +37,7 @@ USERS = [
 
 LOAD_DATA = """
 import json, sys
+from simapi.latest_counter import latest_counter_record
 from timeline import services
 users = [
     services.user_register(username=name, email=email, password=password)
@@ -49,7 +50,7 @@ for user in users:
 services.follow_create(follower_id=users[0].pk, followed_id=users[1].pk)
 services.follow_create(follower_id=users[1].pk, followed_id=users[2].pk)
 services.follow_create(follower_id=users[2].pk, followed_id=users[0].pk)
-services.latest_record(value=25921)
+latest_counter_record(value=25921)
 """
 
 SIGN_IN = """

@@ -3,7 +3,7 @@ from typing import Any
 import pytest
 from django.test import RequestFactory
 
-from minitwit_project.client_ip import client_ip, ip_allowed
+from sitewide.client_ip import client_ip, ip_allowed
 
 
 @pytest.fixture

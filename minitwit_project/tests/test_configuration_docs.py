@@ -7,15 +7,17 @@ reads is a knob that silently does nothing.
 Where a variable counts as read:
 - Python: every tracked .py file (app code, settings, gunicorn.conf.py, manage.py, deploy
   and test helpers), parsed with `ast`: a call of the settings helpers `envstr`, `envint`,
-  `envbool`, `envlist`, `os.environ.get`, `os.getenv`, or a load of `os.environ[...]`.
-  Setting a variable (`setdefault`, `monkeypatch.setenv`, assignments) is not a read.
+  `envbool`, `envlist`, `envallowlist`, `os.environ.get`, `os.getenv`, or a load of
+  `os.environ[...]`. Setting a variable (`setdefault`, `monkeypatch.setenv`, assignments)
+  is not a read.
 - Everything else that runs: shell scripts (`*.sh`), the Dockerfiles, `stack.yml` and the
   other compose/YAML files under deploy/, nginx templates, the Alloy config and the
   Makefile, where a read is a shell-style expansion (`$NAME`, `${NAME...}`, `$(NAME)`) or
   Alloy's `env("NAME")`. CI workflow files and .ci/ only set variables, so they are left out.
 
 The other direction covers what the site itself reads: settings.py, gunicorn.conf.py,
-manage.py and the app packages (minitwit_project, timeline, simapi), tests excluded.
+manage.py and the app packages (minitwit_project, sitewide, timeline, simapi), tests
+excluded.
 The *secret* mark (may be given as NAME_FILE) must sit on exactly what settings.envstr reads.
 """
 
@@ -27,7 +29,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-ENV_HELPERS = {"envstr", "envint", "envbool", "envlist"}
+ENV_HELPERS = {"envstr", "envint", "envbool", "envlist", "envallowlist"}
 # Read by gunicorn.conf.py but owned by the operating system, not by this project: it is
 # where every program puts temporary files, and the PROMETHEUS_MULTIPROC_DIR row says so.
 NOT_OURS = {"TMPDIR"}
@@ -137,7 +139,7 @@ def code_reads() -> dict[str, set[str]]:
 def site_reads() -> set[str]:
     """Variables the running site reads: settings, gunicorn, manage.py and the apps."""
     files = [ROOT / "gunicorn.conf.py", ROOT / "manage.py"]
-    for package in ("minitwit_project", "timeline", "simapi"):
+    for package in ("minitwit_project", "sitewide", "timeline", "simapi"):
         files += [p for p in (ROOT / package).rglob("*.py") if "tests" not in p.parts]
     return set().union(*(python_reads(path) for path in files))
 
@@ -152,7 +154,7 @@ def test_every_variable_in_the_readme_table_is_read_by_the_code():
 
 def test_every_variable_the_site_reads_is_in_the_readme_table():
     read = site_reads()
-    assert {"SECRET_KEY", "DB_LOCK_TIMEOUT", "GUNICORN_MAX_REQUESTS"} <= read  # the scan works
+    assert {"SECRET_KEY", "DB_LOCK_TIMEOUT", "GUNICORN_TIMEOUT"} <= read  # the scan works
     undocumented = sorted(read - readme_variables() - NOT_OURS)
     assert not undocumented, f"the code reads variables README.md does not list: {undocumented}"
 

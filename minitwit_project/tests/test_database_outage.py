@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, OperationalError, ProgrammingError
 from psycopg import errors as pg
 
-from minitwit_project.errors import database_unavailable
+from sitewide.outage import database_unavailable
 
 
 def wrapped(django_error, driver_error):

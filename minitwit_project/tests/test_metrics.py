@@ -7,8 +7,8 @@ import pytest
 from django.db import OperationalError, connection
 from django.test import Client
 
-from minitwit_project import metrics
 from simapi.tests.conftest import basic_auth
+from timeline import metrics as timeline_metrics
 from timeline.models import SimulatorState
 from timeline.tests.factories import FollowFactory, MessageFactory, UserFactory
 
@@ -281,7 +281,7 @@ def test_a_database_outage_shows_as_database_down_not_as_a_broken_scrape(monkeyp
     def unreachable():
         raise OperationalError("no database")
 
-    monkeypatch.setattr(metrics.selectors, "site_totals", unreachable)
+    monkeypatch.setattr(timeline_metrics.selectors, "site_totals", unreachable)
 
     after = scrape()
 

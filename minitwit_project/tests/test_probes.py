@@ -6,7 +6,7 @@ import pytest
 from django.db import OperationalError, connection
 from django.db.migrations.recorder import MigrationRecorder
 
-from minitwit_project import probes
+from sitewide import probes
 
 pytestmark = pytest.mark.django_db
 

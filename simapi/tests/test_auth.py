@@ -5,7 +5,7 @@ from http import HTTPStatus
 import pytest
 
 from minitwit_project.tests.conftest import load_settings
-from simapi import protocol
+from sitewide import http_basic
 from timeline.models import Follow, Message, User
 from timeline.tests.factories import FollowFactory
 
@@ -104,7 +104,7 @@ def test_both_halves_are_always_compared_in_constant_time(world, monkeypatch):
         compared.append((given, expected))
         return given == expected
 
-    monkeypatch.setattr(protocol.hmac, "compare_digest", spy)
+    monkeypatch.setattr(http_basic.hmac, "compare_digest", spy)
     SimulatorClient(basic_auth("nobody", "super_safe!")).get("/msgs")
     # A wrong username does not skip the password comparison: timing reveals nothing.
     assert compared == [(b"nobody", b"simulator"), (b"super_safe!", b"super_safe!")]

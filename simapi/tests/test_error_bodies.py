@@ -17,12 +17,13 @@ def api():
 
 @pytest.fixture
 def broken_selectors(monkeypatch):
+    from simapi import latest_counter
     from timeline import selectors
 
     def broken(*args, **kwargs):
         raise RuntimeError("a bug")
 
-    monkeypatch.setattr(selectors, "latest_value", broken)
+    monkeypatch.setattr(latest_counter, "latest_counter_value", broken)
     monkeypatch.setattr(selectors, "newest_messages", broken)
 
 

@@ -5,7 +5,8 @@ import pytest
 from django.db import DatabaseError, connection
 from django.test.utils import CaptureQueriesContext
 
-from timeline import selectors, services
+from simapi.latest_counter import latest_counter_value
+from timeline import services
 from timeline.models import Message, SimulatorState
 
 from .conftest import SimulatorClient, basic_auth
@@ -95,7 +96,7 @@ def test_another_database_connection_sees_the_value(sim):
 
     def read():
         try:
-            seen.append(selectors.latest_value())
+            seen.append(latest_counter_value())
         finally:
             connection.close()
 

@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
-from simapi import simulator
+from simapi.simulator.client import Connection, basic_authorization
+from simapi.simulator.scenario import read_scenario, synthetic_scenario
+from simapi.simulator.verification import expected_state, verify
 from timeline.models import Follow, Message, SimulatorState, User
 
 from .conftest import SCENARIO, SHARED_SCENARIO
@@ -108,14 +110,14 @@ def test_verify_notices_a_site_that_does_not_hold_what_the_scenario_implies(live
         follower=User.objects.get(username="Wendell Ballan"),
         followed=User.objects.get(username="Nathan Sirmon"),
     )
-    expected = simulator.expected_state(simulator.read_scenario(scenario))
-    connection = simulator.Connection(
+    expected = expected_state(read_scenario(scenario))
+    connection = Connection(
         live_server.url,
         timeout=5,
         keepalive=True,
-        authorization=simulator.basic_authorization("simulator", "super_safe!"),
+        authorization=basic_authorization("simulator", "super_safe!"),
     )
-    report = simulator.verify(expected, connection, latest=99)
+    report = verify(expected, connection, latest_counter=99)
     assert report.problems == [
         "'Roger Histand' has 1 messages, expected 2",
         "'Roger Histand' follows 1 users, expected 2 (missing ['Nathan Sirmon'], extra [])",
@@ -204,7 +206,7 @@ def test_a_missing_or_malformed_scenario_is_a_clear_error(tmp_path):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.skipif(not SHARED_SCENARIO.exists(), reason=f"{SHARED_SCENARIO} is absent")
 def test_the_first_500_actions_of_the_course_scenario_replay_and_verify(live_server):
-    expected = simulator.expected_state(simulator.read_scenario(SHARED_SCENARIO, limit=500))
+    expected = expected_state(read_scenario(SHARED_SCENARIO, limit=500))
     out, _ = simulate(
         SHARED_SCENARIO,
         "--base-url",
@@ -245,13 +247,13 @@ def test_a_synthetic_scenario_replays_and_verifies_without_the_course_file(live_
 
 
 def test_a_synthetic_scenario_has_the_course_scenarios_shape():
-    actions = simulator.synthetic_scenario(2000, users=50, seed=1)
+    actions = synthetic_scenario(2000, users=50, seed=1)
     assert [a.command for a in actions[:50]] == ["register"] * 50
     later = Counter(a.command for a in actions[50:])
     assert set(later) == {"tweet", "follow", "unfollow"}
     assert later["tweet"] > later["follow"] > later["unfollow"]
-    assert actions == simulator.synthetic_scenario(2000, users=50, seed=1)
-    expected = simulator.expected_state(actions)
+    assert actions == synthetic_scenario(2000, users=50, seed=1)
+    expected = expected_state(actions)
     assert expected  # --verify has something to compare
 
 

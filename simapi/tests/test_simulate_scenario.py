@@ -6,15 +6,17 @@ import json
 
 import pytest
 
-from simapi import simulator
-from simapi.simulator import Action
+from simapi.simulator.client import ClientResult, Connection, basic_authorization, request_for
+from simapi.simulator.report import percentile, summarise
+from simapi.simulator.scenario import Action, ScenarioError, namespaced, parse_scenario
+from simapi.simulator.verification import expected_state
 
 from .conftest import SCENARIO
 
 
 @pytest.fixture
 def actions():
-    return simulator.parse_scenario(SCENARIO.splitlines(keepends=True))
+    return parse_scenario(SCENARIO.splitlines(keepends=True))
 
 
 def test_rows_become_actions_with_every_column_kept_exactly(actions):
@@ -28,12 +30,12 @@ def test_rows_become_actions_with_every_column_kept_exactly(actions):
 
 
 def test_a_limit_keeps_the_first_rows(actions):
-    limited = simulator.parse_scenario(SCENARIO.splitlines(keepends=True), limit=4)
+    limited = parse_scenario(SCENARIO.splitlines(keepends=True), limit=4)
     assert limited == actions[:4]
 
 
 def test_windows_line_ends_and_blank_lines_are_fine(actions):
-    assert simulator.parse_scenario(SCENARIO.replace("\n", "\r\n\r\n").splitlines(True)) == actions
+    assert parse_scenario(SCENARIO.replace("\n", "\r\n\r\n").splitlines(True)) == actions
 
 
 @pytest.mark.parametrize(
@@ -47,17 +49,17 @@ def test_windows_line_ends_and_blank_lines_are_fine(actions):
     ],
 )
 def test_malformed_rows_are_reported_with_their_line(line, message):
-    with pytest.raises(simulator.ScenarioError, match=message) as error:
-        simulator.parse_scenario(["0\t0\t1\ttweet\ta\tb\n", line])
+    with pytest.raises(ScenarioError, match=message) as error:
+        parse_scenario(["0\t0\t1\ttweet\ta\tb\n", line])
     assert "line 2" in str(error.value)
 
 
 def test_the_first_client_uses_the_scenarios_names(actions):
-    assert simulator.namespaced(actions, 1) == actions
+    assert namespaced(actions, 1) == actions
 
 
 def test_other_clients_get_their_own_usernames_everywhere(actions):
-    second = simulator.namespaced(actions, 2)
+    second = namespaced(actions, 2)
     assert second[0].user == "Roger Histand #2"
     assert second[0].argument == "Roger+Histand@hotmail.com"  # an email, not a name
     assert second[3].argument == actions[3].argument  # a text, not a name
@@ -67,18 +69,18 @@ def test_other_clients_get_their_own_usernames_everywhere(actions):
 
 
 def test_each_command_becomes_the_course_simulators_request(actions):
-    register = simulator.request_for(actions[0])
+    register = request_for(actions[0])
     assert (register.method, register.path) == ("POST", "/register?latest=0")
     assert register.body == {
         "username": "Roger Histand",
         "email": "Roger+Histand@hotmail.com",
         "pwd": "]=)[X{Km{z",
     }
-    tweet = simulator.request_for(actions[3])
+    tweet = request_for(actions[3])
     assert tweet.path == "/msgs/Roger%20Histand?latest=3"
     assert tweet.body == {"content": actions[3].argument}
-    assert simulator.request_for(actions[4]).body == {"follow": "Wendell Ballan"}
-    unfollow = simulator.request_for(actions[7])
+    assert request_for(actions[4]).body == {"follow": "Wendell Ballan"}
+    unfollow = request_for(actions[7])
     assert (unfollow.path, unfollow.body) == (
         "/fllws/Nathan%20Sirmon?latest=7",
         {"unfollow": "Roger Histand"},
@@ -87,11 +89,11 @@ def test_each_command_becomes_the_course_simulators_request(actions):
 
 def test_names_are_quoted_as_one_path_segment():
     action = Action(1, "tweet", "a/b #2?x", "hi")
-    assert simulator.request_for(action).path == "/msgs/a%2Fb%20%232%3Fx?latest=1"
+    assert request_for(action).path == "/msgs/a%2Fb%20%232%3Fx?latest=1"
 
 
 def test_the_expected_state_follows_the_sites_rules(actions):
-    state = simulator.expected_state(actions)
+    state = expected_state(actions)
     assert state.users == ["Roger Histand", "Wendell Ballan", "Nathan Sirmon"]
     assert state.messages["Roger Histand"] == [actions[3].argument, "Second"]
     assert state.messages["Nathan Sirmon"] == []
@@ -102,7 +104,7 @@ def test_the_expected_state_follows_the_sites_rules(actions):
 
 
 def test_actions_the_site_refuses_change_nothing_in_the_expected_state():
-    state = simulator.expected_state(
+    state = expected_state(
         [
             Action(0, "register", "amy", "amy@x", "p"),
             Action(1, "register", "amy", "amy2@x", "p"),
@@ -118,15 +120,15 @@ def test_actions_the_site_refuses_change_nothing_in_the_expected_state():
 
 def test_percentiles_use_the_nearest_rank():
     values = [float(v) for v in range(1, 101)]
-    assert simulator.percentile(values, 0.50) == 50
-    assert simulator.percentile(values, 0.99) == 99
-    assert simulator.percentile(values, 1.0) == 100
-    assert simulator.percentile([7.0], 0.99) == 7
-    assert simulator.percentile([], 0.5) == 0
+    assert percentile(values, 0.50) == 50
+    assert percentile(values, 0.99) == 99
+    assert percentile(values, 1.0) == 100
+    assert percentile([7.0], 0.99) == 7
+    assert percentile([], 0.5) == 0
 
 
 def test_the_summary_counts_errors_by_kind_and_slow_requests():
-    first, second = simulator.ClientResult(), simulator.ClientResult()
+    first, second = ClientResult(), ClientResult()
     first.latencies = [0.001] * 98 + [0.5]
     first.commands = ["tweet"] * 98 + ["register"]
     second.latencies = [0.002]
@@ -134,7 +136,7 @@ def test_the_summary_counts_errors_by_kind_and_slow_requests():
     first.error("tweet: HTTP 404", "#3 tweet 'x': not found")
     second.error("tweet: HTTP 404", "#3 tweet 'x #2': not found")
     second.error("register: timeout", "#0 register")
-    summary = simulator.summarise([first, second], 2.0, slow_threshold=0.3)
+    summary = summarise([first, second], 2.0, slow_threshold=0.3)
     assert (summary.requests, summary.throughput) == (100, 50.0)
     assert summary.error_count == 3
     assert summary.errors == {"tweet: HTTP 404": 2, "register: timeout": 1}
@@ -149,16 +151,16 @@ def test_the_summary_counts_errors_by_kind_and_slow_requests():
 
 
 def test_the_authorization_header_is_basic_auth():
-    header = simulator.basic_authorization("simulator", "super_safe!")
+    header = basic_authorization("simulator", "super_safe!")
     assert header == "Basic c2ltdWxhdG9yOnN1cGVyX3NhZmUh"
     assert base64.b64decode(header.split()[1]) == b"simulator:super_safe!"
 
 
 def test_a_base_url_must_be_http():
     with pytest.raises(ValueError, match="not an http"):
-        simulator.Connection("ftp://x", timeout=1, keepalive=True, authorization="")
+        Connection("ftp://x", timeout=1, keepalive=True, authorization="")
 
 
 def test_json_bodies_round_trip_unicode_exactly(actions):
-    body = simulator.request_for(actions[3]).body
+    body = request_for(actions[3]).body
     assert json.loads(json.dumps(body)) == {"content": "“Then I was fairly within,” he said."}

@@ -307,12 +307,6 @@ def test_followed_usernames_are_in_following_order_without_deactivated_users(ali
     assert selectors.followed_usernames(user_id=bob.pk, limit=10) == []
 
 
-def test_latest_value_is_minus_one_until_the_simulator_sends_one():
-    assert selectors.latest_value() == -1
-    services.latest_record(value=0)
-    assert selectors.latest_value() == 0
-
-
 # Operators' reads --------------------------------------------------------------------------
 
 

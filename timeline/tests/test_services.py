@@ -5,7 +5,6 @@ store (NUL) is refused before it reaches the database.
 """
 
 import pytest
-from django.db import connection
 from django.test import RequestFactory
 
 from timeline import selectors, services
@@ -178,55 +177,31 @@ def test_unfollowing_someone_not_followed_is_not_an_error(alice, bob):
     assert not Follow.objects.exists()
 
 
-# The simulator's `latest` ------------------------------------------------------------------
+# A statement that rides with a write ---------------------------------------------------------
 
 
-def test_the_last_latest_recorded_wins():
-    services.latest_record(value=7)
-    services.latest_record(value=3)
-    assert selectors.latest_value() == 3
-
-
-def test_latest_is_recorded_in_the_same_query_as_the_write(alice, django_assert_num_queries):
-    with services.latest_recorded_with_write() as pending:
-        pending.value = 42
-        # On SQLite the two statements are wrapped in SAVEPOINT / RELEASE; on PostgreSQL
-        # they travel as one query string.
-        with django_assert_num_queries(1 if connection.vendor == "postgresql" else 4):
-            services.message_create(author_id=alice.pk, text="hi")
-        assert pending.recorded
-    assert selectors.latest_value() == 42
-    assert Message.objects.get().text == "hi"
-
-
-def test_only_the_first_write_records_latest(alice, bob):
-    with services.latest_recorded_with_write() as pending:
-        pending.value = 5
+def test_a_rider_runs_with_the_first_write_of_its_block(alice, bob):
+    table = User._meta.db_table
+    with services.first_write_carries(f"UPDATE {table} SET email = %s WHERE id = %s") as rider:
+        rider.params = ["new@example.com", bob.pk]
         services.follow_create(follower_id=alice.pk, followed_id=bob.pk)
-        services.latest_record(value=6)  # a later write must not overwrite it with 5
-        services.follow_delete(follower_id=alice.pk, followed_id=bob.pk)
-    assert selectors.latest_value() == 6
+        assert rider.done
+        bob.refresh_from_db()
+        assert bob.email == "new@example.com"
+        bob.email = "later@example.com"
+        bob.save()
+        services.follow_delete(follower_id=alice.pk, followed_id=bob.pk)  # runs alone
+    bob.refresh_from_db()
+    assert bob.email == "later@example.com"
 
 
-def test_latest_is_recorded_alone_when_the_request_writes_nothing():
-    with services.latest_recorded_with_write() as pending:
-        pending.value = 9
-    assert pending.recorded
-    assert selectors.latest_value() == 9
-
-
-def test_without_a_value_nothing_is_recorded(alice):
-    with services.latest_recorded_with_write() as pending:
+def test_a_rider_without_params_runs_nowhere(alice):
+    table = User._meta.db_table
+    with services.first_write_carries(f"UPDATE {table} SET email = 'x@y' WHERE id = %s") as rider:
         services.message_create(author_id=alice.pk, text="hi")
-    assert not pending.recorded
-    assert selectors.latest_value() == -1
-
-
-def test_a_refused_write_leaves_latest_unrecorded(alice):
-    with pytest.raises(ServiceError), services.latest_recorded_with_write() as pending:
-        pending.value = 11
-        services.message_create(author_id=alice.pk, text="")
-    assert selectors.latest_value() == -1
+    assert not rider.done
+    alice.refresh_from_db()
+    assert alice.email != "x@y"
 
 
 # Signing in --------------------------------------------------------------------------------

@@ -7,7 +7,10 @@ from http.client import HTTPException
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from simapi import simulator
+from simapi.simulator.client import Connection, basic_authorization, replay
+from simapi.simulator.report import summarise
+from simapi.simulator.scenario import ScenarioError, namespaced, read_scenario, synthetic_scenario
+from simapi.simulator.verification import VERIFY_TIMEOUT, expected_state, verify
 from timeline.parsing import parse_int
 
 
@@ -86,7 +89,7 @@ class Command(BaseCommand):
             "--verify",
             action="store_true",
             help="afterwards, read every user's messages and follows back through the API "
-            f"(timeout {simulator.VERIFY_TIMEOUT:g} s a request) and compare them with "
+            f"(timeout {VERIFY_TIMEOUT:g} s a request) and compare them with "
             "what the scenario implies",
         )
         parser.add_argument(
@@ -108,7 +111,7 @@ class Command(BaseCommand):
             raise CommandError("give either a scenario file or --synthetic N")
         if options["synthetic"] is not None:
             try:
-                actions = simulator.synthetic_scenario(
+                actions = synthetic_scenario(
                     options["synthetic"], users=options["synthetic_users"], seed=options["seed"]
                 )
             except ValueError as exc:
@@ -123,21 +126,21 @@ class Command(BaseCommand):
 
     def _read(self, options) -> list:
         try:
-            return simulator.read_scenario(options["scenario_file"], limit=options["limit"])
+            return read_scenario(options["scenario_file"], limit=options["limit"])
         except OSError as exc:
             raise CommandError(f"cannot read {options['scenario_file']}: {exc}") from exc
-        except simulator.ScenarioError as exc:
+        except ScenarioError as exc:
             raise CommandError(f"{options['scenario_file']}: {exc}") from exc
 
     def _replay(self, actions: list, options) -> None:
-        clients = [simulator.namespaced(actions, n) for n in range(1, options["clients"] + 1)]
-        authorization = simulator.basic_authorization(
+        clients = [namespaced(actions, n) for n in range(1, options["clients"] + 1)]
+        authorization = basic_authorization(
             options["username"] or settings.SIMULATOR_USERNAME,
             options["password"] if options["password"] is not None else settings.SIMULATOR_PASSWORD,
         )
 
-        def connection(timeout: float) -> simulator.Connection:
-            return simulator.Connection(
+        def connection(timeout: float) -> Connection:
+            return Connection(
                 options["base_url"],
                 timeout=timeout,
                 keepalive=not options["no_keepalive"],
@@ -157,14 +160,14 @@ class Command(BaseCommand):
                 f"timeout {options['timeout']:g} s)"
             )
         try:
-            results, seconds = simulator.replay(
+            results, seconds = replay(
                 clients,
                 lambda: connection(options["timeout"]),
                 progress=None if quiet else self._progress,
             )
         except KeyboardInterrupt:
             raise CommandError("interrupted") from None
-        summary = simulator.summarise(results, seconds, slow_threshold=options["slow_threshold"])
+        summary = summarise(results, seconds, slow_threshold=options["slow_threshold"])
         self.stdout.write(
             f"clients: {len(clients)}, {'no ' if options['no_keepalive'] else ''}keep-alive"
         )
@@ -173,7 +176,7 @@ class Command(BaseCommand):
 
         problems = 0
         if options["verify"]:
-            problems = self._verify(clients, connection(simulator.VERIFY_TIMEOUT), actions)
+            problems = self._verify(clients, connection(VERIFY_TIMEOUT), actions)
         if summary.error_count or problems:
             raise CommandError(
                 f"{summary.error_count} request error(s), {problems} verification problem(s)"
@@ -191,11 +194,11 @@ class Command(BaseCommand):
         problems: list[str] = []
         # With one client the last action's id must be what /latest holds; with several,
         # any client may have been last.
-        latest = actions[-1].id if len(clients) == 1 else None
+        final_latest_counter = actions[-1].id if len(clients) == 1 else None
         for client_actions in clients:
-            expected = simulator.expected_state(client_actions)
+            expected = expected_state(client_actions)
             try:
-                report = simulator.verify(expected, connection, latest=latest)
+                report = verify(expected, connection, latest_counter=final_latest_counter)
             except (OSError, ValueError, HTTPException) as exc:
                 raise CommandError(f"verify: {type(exc).__name__}: {exc}") from exc
             users += report.users

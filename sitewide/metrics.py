@@ -1,33 +1,31 @@
-"""/metrics for Prometheus: django-prometheus' request and database metrics, the simulator's
-traffic, and business gauges read from the database at scrape time.
+"""/metrics for Prometheus: request timings, django-prometheus' database metrics, and the
+apps' own metrics (the simulator's traffic, business gauges read from the database at
+scrape time).
 
 Under gunicorn every worker is its own process with its own counters. prometheus_client's
 multiprocess mode (PROMETHEUS_MULTIPROC_DIR, prepared by gunicorn.conf.py) has each worker
 write its values to files there, and a scrape, whichever worker serves it, adds up the
-files of all workers, the dead ones included (folded into archive files, see
-metrics_files.py), so counters never go backwards when a worker is recycled. The business
-gauges are not per-worker state at all: the scraping worker reads them from the database,
-so every replica reports the same numbers.
+files of all workers, the dead ones included, so counters never go backwards when a worker
+is replaced (gunicorn.conf.py's child_exit drops only a dead worker's live gauges).
+
+Gauges read from the database are not per-worker state at all: the scraping worker
+computes them, so every replica reports the same numbers. The apps provide them as
+collectors named in settings.METRICS_COLLECTORS, so this module imports no app.
 """
 
-import base64
-import binascii
-import hmac
 import logging
 import os
+from functools import cache
 from http import HTTPStatus
 
 import prometheus_client
 from django.conf import settings
-from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import CollectorRegistry, Counter, Histogram, multiprocess
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+from django.utils.module_loading import import_string
+from prometheus_client import CollectorRegistry, Histogram, multiprocess
 
-from timeline import selectors
-
-from . import metrics_files
 from .client_ip import client_ip, from_trusted_proxy, ip_allowed
+from .http_basic import basic_credentials, credentials_match
 
 logger = logging.getLogger("minitwit.metrics")
 
@@ -39,66 +37,12 @@ HTTP_REQUEST_DURATION = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
 )
 
-SIMULATOR_REQUESTS = Counter(
-    "minitwit_simulator_requests",
-    "Simulator API requests by endpoint (URL name), method and response status code.",
-    ["endpoint", "method", "status"],
-)
-
 # Collectors prometheus_client registers by default for the current process only. In
 # multiprocess mode they are not exported (one worker's memory is not the service's), so
 # single-process mode leaves them out too and both export the same metric names.
 _PER_PROCESS_PREFIXES = ("process_", "python_gc_", "python_info")
 
 _FORWARDING_HEADERS = ("HTTP_X_FORWARDED_FOR", "HTTP_X_REAL_IP", "HTTP_FORWARDED")
-
-
-class SiteCollector:
-    """Business gauges, computed in the scraping process from the database."""
-
-    def describe(self):
-        # Registering a collector without describe() would run collect(), i.e. queries.
-        return []
-
-    def collect(self):
-        database_up = GaugeMetricFamily(
-            "minitwit_database_up",
-            "1 if the scrape-time queries against the database succeeded, 0 if they failed.",
-        )
-        try:
-            totals = selectors.site_totals()
-            latest = selectors.latest_value()
-        except DatabaseError as exc:
-            logger.warning("metrics: database query failed: %s", exc)
-            database_up.add_metric([], 0)
-            yield database_up
-            return
-        database_up.add_metric([], 1)
-        yield database_up
-        estimate = " (PostgreSQL: statistics estimate, see docs/monitoring.md)"
-        yield GaugeMetricFamily("minitwit_users", "Registered users" + estimate, value=totals.users)
-        yield GaugeMetricFamily(
-            "minitwit_messages", "Messages stored" + estimate, value=totals.messages
-        )
-        yield GaugeMetricFamily(
-            "minitwit_follows", "Follow relations" + estimate, value=totals.follows
-        )
-        yield CounterMetricFamily(
-            "minitwit_messages_posted",
-            "Messages ever posted (the highest message id; exact).",
-            value=totals.messages_posted,
-        )
-        yield GaugeMetricFamily(
-            "minitwit_simulator_latest",
-            "The last `latest` value the simulator sent (-1 before any).",
-            value=latest,
-        )
-        if totals.database_bytes is not None:
-            yield GaugeMetricFamily(
-                "minitwit_database_size_bytes",
-                "Size of the database on disk.",
-                value=totals.database_bytes,
-            )
 
 
 class _ThisProcessCollector:
@@ -118,16 +62,21 @@ def render_metrics() -> bytes:
     workers = CollectorRegistry()
     directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if directory:
-        multiprocess.MultiProcessCollector(workers)
-        # gunicorn's master may be folding a dead worker's files into the archive.
-        with metrics_files.locked(directory, exclusive=False):
-            text = prometheus_client.generate_latest(workers)
+        multiprocess.MultiProcessCollector(workers, path=directory)
     else:
         workers.register(_ThisProcessCollector())
-        text = prometheus_client.generate_latest(workers)
-    site = CollectorRegistry()
-    site.register(SiteCollector())
-    return text + prometheus_client.generate_latest(site)
+    text = prometheus_client.generate_latest(workers)
+    return text + prometheus_client.generate_latest(_scrape_time_registry())
+
+
+@cache
+def _scrape_time_registry() -> CollectorRegistry:
+    """The collectors of settings.METRICS_COLLECTORS, which compute their values when
+    scraped (from the database) rather than count in the workers."""
+    registry = CollectorRegistry()
+    for path in settings.METRICS_COLLECTORS:
+        registry.register(import_string(path)())
+    return registry
 
 
 def _came_through_untrusted_proxy(request: HttpRequest) -> bool:
@@ -146,19 +95,8 @@ def _credentials_match(request: HttpRequest) -> bool:
     username, password = settings.METRICS_USERNAME, settings.METRICS_PASSWORD
     if not (username and password):
         return False
-    scheme, _, encoded = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "basic":
-        return False
-    try:
-        given_user, sep, given_password = (
-            base64.b64decode(encoded.strip(), validate=True).decode().partition(":")
-        )
-    except (binascii.Error, UnicodeDecodeError):
-        return False
-    # Both compared, always, in constant time: no hint which of the two was wrong.
-    user_ok = hmac.compare_digest(given_user.encode(), username.encode())
-    password_ok = hmac.compare_digest(given_password.encode(), password.encode())
-    return bool(sep) and user_ok and password_ok
+    given = basic_credentials(request.headers.get("Authorization", ""))
+    return credentials_match(given, username, password)
 
 
 def metrics_access_denied(request: HttpRequest) -> HttpResponse | None:

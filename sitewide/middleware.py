@@ -1,5 +1,6 @@
-"""Cross-cutting middleware: request ids and the request log, the probe endpoints, and the
-simulator's traffic metrics. Views and the simulator API carry no logging or metrics code.
+"""Cross-cutting middleware: request ids and the request log, the probe endpoints, and
+request metrics. Views carry no logging or metrics code; the simulator's own traffic
+counter is simapi's (simapi/middleware.py).
 
 Order in settings.MIDDLEWARE matters: RequestLogMiddleware wraps everything else (so even
 probe answers and errors raised by other middleware get one line), ProbeMiddleware answers
@@ -11,8 +12,6 @@ import time
 
 from django.http import HttpRequest, HttpResponse
 from django.utils.functional import empty
-
-from simapi.views import is_signup_page_request
 
 from . import jsonlog, metrics, probes
 
@@ -26,7 +25,9 @@ PROBE_VIEWS = {
 _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
 
-def _method(request: HttpRequest) -> str:
+def method_label(request: HttpRequest) -> str:
+    """The request's method for a metric label or log field: one of the methods the site
+    knows, or "OTHER"."""
     # Anyone can send any method name; keep it from flooding labels and log fields.
     return request.method if request.method in _KNOWN_METHODS else "OTHER"
 
@@ -92,7 +93,7 @@ class RequestLogMiddleware:
         if status >= 500 and status != 503:
             level = logging.ERROR
         elif status == 503:
-            # A database outage (logged with its cause by minitwit_project/errors.py) or
+            # A database outage (logged with its cause by sitewide/outage.py) or
             # /ready saying not ready: the service is degraded, nothing is broken.
             level = logging.WARNING
         elif status >= 400:
@@ -105,7 +106,7 @@ class RequestLogMiddleware:
             return
         match = getattr(request, "resolver_match", None)
         fields = {
-            "method": _method(request),
+            "method": method_label(request),
             "path": request.path,
             "status": status,
             "duration_ms": round((time.perf_counter() - started) * 1000, 1),
@@ -142,8 +143,6 @@ class ProbeMiddleware:
         return response
 
 
-# The protocol's endpoints; the app's schema and docs pages are not simulator traffic.
-SIMULATOR_ENDPOINTS = frozenset({"latest", "register", "msgs", "msgs_user", "fllws"})
 PROBE_NAMES = {path: f"probe:{path.lstrip('/')}" for path in PROBE_VIEWS}
 
 
@@ -157,8 +156,7 @@ def _view_name(request: HttpRequest) -> str:
 
 
 class MetricsMiddleware:
-    """Times every request into one histogram by view, method and status code, and counts
-    the simulator's requests by endpoint.
+    """Times every request into one histogram by view, method and status code.
 
     One observation a request: django-prometheus' pair of middleware updates about a dozen
     metrics a request, which cost more CPU than a simulator write's own SQL
@@ -171,18 +169,9 @@ class MetricsMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         started = time.perf_counter()
         response = self.get_response(request)
-        method = _method(request)
+        method = method_label(request)
         status = str(response.status_code)
         metrics.HTTP_REQUEST_DURATION.labels(_view_name(request), method, status).observe(
             time.perf_counter() - started
         )
-        match = getattr(request, "resolver_match", None)
-        if (
-            match is not None
-            and match.url_name in SIMULATOR_ENDPOINTS
-            and "simapi" in match.app_names
-            # /register is shared with the HTML sign-up page.
-            and not (match.url_name == "register" and is_signup_page_request(request))
-        ):
-            metrics.SIMULATOR_REQUESTS.labels(match.url_name, method, status).inc()
         return response

@@ -3,7 +3,7 @@
 /health asks "is this process alive and serving?" and does no database work, so a
 database outage does not make Swarm kill and restart every replica in a loop. /ready asks
 "can this replica do useful work?": the database answers and every migration of this
-code is applied. Both are served by ProbeMiddleware (see minitwit_project/middleware.py).
+code is applied. Both are served by ProbeMiddleware (see sitewide/middleware.py).
 """
 
 import logging

@@ -125,3 +125,33 @@ class JsonFormatter(logging.Formatter):
             entry["stack"] = record.stack_info
         # ASCII output: a stray surrogate in a path can never make a line unwritable.
         return json.dumps(entry, default=str)
+
+
+def json_logging(
+    *, level: str, loggers: dict, filters: dict | None = None, stdout_filters: tuple = ()
+) -> dict:
+    """A logging.config.dictConfig dictionary: every record that reaches the root logger
+    (at `level` or above) as one JSON line on stdout, through JsonFormatter.
+
+    `loggers` configures named loggers; a logger silenced with `"handlers": ["null"]`
+    writes nothing. `filters` defines filters by name and `stdout_filters` names those the
+    stdout handler applies. Used by Django's LOGGING (settings.py) and gunicorn's
+    logconfig_dict (gunicorn.conf.py), so the site and gunicorn write the same lines.
+    """
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": filters or {},
+        "formatters": {"json": {"()": "sitewide.jsonlog.JsonFormatter"}},
+        "handlers": {
+            "stdout": {
+                "class": "logging.StreamHandler",
+                "stream": "ext://sys.stdout",
+                "formatter": "json",
+                "filters": list(stdout_filters),
+            },
+            "null": {"class": "logging.NullHandler"},
+        },
+        "root": {"handlers": ["stdout"], "level": level},
+        "loggers": loggers,
+    }
