@@ -101,6 +101,15 @@ def _require_writable(server, directories: dict[str, str]) -> None:
         sys.exit(EXIT_UNWRITABLE_DIRECTORY)
 
 
+def post_worker_init(worker):
+    """Build what the first requests would otherwise build, before the worker accepts any
+    (minitwit_project/warmup.py: a cold worker ran the simulator's first registrations past
+    its 300 ms timeout)."""
+    from minitwit_project.warmup import warm_up
+
+    warm_up()
+
+
 def child_exit(server, worker):
     """A worker died (crash, timeout, a signal): drop its live gauges from /metrics.
 

@@ -83,6 +83,19 @@ def _valid(serializer_class, data) -> dict:
     return _validator(serializer_class).run_validation(data)
 
 
+def warm_up() -> None:
+    """Build every input serializer's fields before the first request (see
+    minitwit_project/warmup.py)."""
+    for serializer_class in (
+        RegisterInputSerializer,
+        MessageInputSerializer,
+        FollowInputSerializer,
+        NoQuerySerializer,
+        LatestQuerySerializer,
+    ):
+        _validator(serializer_class).fields  # noqa: B018 (building them is the point)
+
+
 def _no_such_user(username: str) -> str:
     return f'There is no user named "{username}".'
 
