@@ -93,7 +93,9 @@ def get_or_compute(
     `compute()`'s result, stored for READ_CACHE_SECONDS when `cacheable(result)` says so.
 
     `topics` (MESSAGES, FOLLOWS) are what the value is computed from: a write to any of them
-    retires it. `key` must name everything else it depends on. Values are pickled. Never
+    retires it. `key` must name everything else it depends on, and the value's form: old
+    and new replicas share the cache during a rolling update, so a caller that changes
+    what it stores must change its keys too. Values are pickled. Never
     raises for the cache's own failures: the read is then simply computed.
     """
     if not _usable():
