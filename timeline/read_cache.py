@@ -32,6 +32,7 @@ from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
+from django.core.cache.backends.dummy import DummyCache
 from django.db import transaction
 from prometheus_client import Counter
 from redis import RedisError
@@ -98,10 +99,13 @@ def get_or_compute(
     what it stores must change its keys too. Values are pickled. Never
     raises for the cache's own failures: the read is then simply computed.
     """
+    cache = caches[ALIAS]
+    if isinstance(cache, DummyCache):
+        # No CACHE_URL: nothing is cached, so there is nothing to look up or to count.
+        return compute()
     if not _usable():
         LOOKUPS.labels(result="skipped").inc()
         return compute()
-    cache = caches[ALIAS]
     generation_keys = [_generation_key(topic) for topic in topics]
     # Hashed: keys hold user-given text (a path, a username), which may be long or carry
     # characters that Django's key check warns about.
@@ -146,9 +150,9 @@ def invalidate(*topics: str) -> None:
 
 
 def _bump(topics: tuple[str, ...]) -> None:
-    if not _usable():
-        return
     cache = caches[ALIAS]
+    if isinstance(cache, DummyCache) or not _usable():
+        return
     for topic in topics:
         key = _generation_key(topic)
         try:

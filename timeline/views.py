@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login, logout
 from django.contrib.auth.decorators import login_required
+from django.contrib.messages.storage.cookie import CookieStorage
 from django.core.exceptions import BadRequest
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -70,7 +71,8 @@ def _visitor_page_cached(view):
     @wraps(view)
     def cached(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.method not in ("GET", "HEAD") or any(
-            name in request.COOKIES for name in (settings.SESSION_COOKIE_NAME, "messages")
+            name in request.COOKIES
+            for name in (settings.SESSION_COOKIE_NAME, CookieStorage.cookie_name)
         ):
             return view(request, *args, **kwargs)
         response = read_cache.get_or_compute(

@@ -216,6 +216,19 @@ def test_hits_and_misses_are_counted_for_prometheus(client):
     assert _lookups("hit") - before["hit"] == 2
 
 
+def test_without_a_cache_server_nothing_is_looked_up_or_counted(client, settings, alice):
+    settings.CACHES = {
+        **settings.CACHES,
+        "reads": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"},
+    }
+    before = {result: _lookups(result) for result in ("hit", "miss", "skipped")}
+    MessageFactory(author=alice, text="first")
+    assert "first" in client.get("/public").text
+    api_post(client, "/msgs/alice", {"content": "second"})
+    assert "second" in client.get("/public").text
+    assert {result: _lookups(result) for result in before} == before
+
+
 def test_a_cache_server_that_is_down_changes_nothing_a_user_sees(client, settings, monkeypatch):
     settings.CACHES = {
         **settings.CACHES,
